@@ -55,11 +55,60 @@ inline void read_out(const F *__restrict S, const F *__restrict r, F *__restrict
     }
 }
 
+// Back-propagates one step. Sn = S_t, Sp = S_{t-1}; dS holds dLoss/dS_t on entry and dLoss/dS_{t-1}
+// on return. in = {r, w, k, v, a, b, dy, sa}; out = {dr, dw, dk, dv, da, db} (written, not added).
+// NC is N when known at compile time (64), else 0. Local accumulators + __restrict let the compiler
+// vectorise the j loops (the output rows may not alias the state).
+template <typename F, int NC>
+inline void step_backward(const F *__restrict Sn, const F *__restrict Sp, const F *const *in,
+                          F *__restrict dS, F *__restrict dsa, F *const *out, int64_t n_rt) {
+    const int64_t N = NC ? NC : n_rt;
+    const F *__restrict r = in[0], *__restrict w = in[1], *__restrict k = in[2],
+            *__restrict v = in[3], *__restrict a = in[4], *__restrict b = in[5],
+            *__restrict dy = in[6], *__restrict sa = in[7];
+    F dr[NC ? NC : 256], dw[NC ? NC : 256], dk[NC ? NC : 256], da[NC ? NC : 256], db[NC ? NC : 256];
+    for (int64_t j = 0; j < N; ++j) dr[j] = dw[j] = dk[j] = da[j] = db[j] = F(0);
+    for (int64_t i = 0; i < N; ++i) {
+        F *__restrict dSi = dS + i * N;
+        const F *__restrict Sni = Sn + i * N;
+        const F *__restrict Spi = Sp + i * N;
+        const F g = dy[i], vi = v[i], sai = sa[i];
+        // y = S_t r
+        for (int64_t j = 0; j < N; ++j) {
+            dr[j] += g * Sni[j];
+            dSi[j] += g * r[j];
+        }
+        // S_t = S_{t-1} diag(w) + sa b^T + v k^T
+        F accv = 0, accsa = 0;
+        for (int64_t j = 0; j < N; ++j) {
+            accv += dSi[j] * k[j];
+            accsa += dSi[j] * b[j];
+            dk[j] += dSi[j] * vi;
+            db[j] += dSi[j] * sai;
+            dw[j] += dSi[j] * Spi[j];
+        }
+        out[3][i] = accv;
+        // sa = S_{t-1} a, and the gradient flowing to S_{t-1}
+        for (int64_t j = 0; j < N; ++j) {
+            da[j] += accsa * Spi[j];
+            dSi[j] = dSi[j] * w[j] + accsa * a[j];
+        }
+    }
+    for (int64_t j = 0; j < N; ++j) {
+        out[0][j] = dr[j];
+        out[1][j] = dw[j];
+        out[2][j] = dk[j];
+        out[4][j] = da[j];
+        out[5][j] = db[j];
+    }
+    (void)dsa;
+}
+
 void check(const torch::Tensor &t, const dims &d, const char *name) {
     TORCH_CHECK(t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kFloat64,
                 name, " must be float32 or float64");
     TORCH_CHECK(t.is_contiguous(), name, " must be contiguous");
-    TORCH_CHECK(t.dim() == 4 && t.size(0) == d.B && t.size(1) == d.T && t.size(2) == d.H &&
+    TORCH_CHECK(t.dim() == 4 && t.size(3) <= 256 && t.size(0) == d.B && t.size(1) == d.T && t.size(2) == d.H &&
                     t.size(3) == d.N,
                 name, " must be [B, T, H, N]");
 }
@@ -131,50 +180,15 @@ void backward_impl(const dims &d, const F *rp, const F *wp, const F *kp, const F
                 }
                 for (int64_t s = len - 1; s >= 0; --s) {
                     const int64_t off = (bi * d.T + t0 + s) * st + h * N;
-                    const F *Sn = states.data() + (s + 1) * NN;  // S_t
-                    const F *Sp = states.data() + s * NN;        // S_{t-1}
-                    const F *sa = sa_all.data() + s * N;
-                    const F *rt = rp + off, *wt = wp + off, *kt = kp + off, *vt = vp + off,
-                                *avec = ap + off, *bt = bp + off, *dyt = dyp + off;
-                    F *drt = drp + off, *dwt = dwp + off, *dkt = dkp + off, *dvt = dvp + off,
-                          *dat = dap + off, *dbt = dbp + off;
-                    for (int64_t j = 0; j < N; ++j) drt[j] = dwt[j] = dkt[j] = dat[j] = dbt[j] = F(0);
-                    // y = S_t r
-                    for (int64_t i = 0; i < N; ++i) {
-                        const F g = dyt[i];
-                        F *dSi = dS.data() + i * N;
-                        const F *Si = Sn + i * N;
-                        for (int64_t j = 0; j < N; ++j) {
-                            drt[j] += g * Si[j];
-                            dSi[j] += g * rt[j];
-                        }
-                    }
-                    // S_t = S_{t-1} diag(w) + sa b^T + v k^T
-                    for (int64_t i = 0; i < N; ++i) {
-                        const F *dSi = dS.data() + i * N;
-                        const F *Si = Sp + i * N;
-                        const F vi = vt[i], sai = sa[i];
-                        F accv = 0, accsa = 0;
-                        for (int64_t j = 0; j < N; ++j) {
-                            accv += dSi[j] * kt[j];
-                            accsa += dSi[j] * bt[j];
-                            dkt[j] += dSi[j] * vi;
-                            dbt[j] += dSi[j] * sai;
-                            dwt[j] += dSi[j] * Si[j];
-                        }
-                        dvt[i] = accv;
-                        dsa[i] = accsa;
-                    }
-                    // sa = S_{t-1} a, and the gradient flowing to S_{t-1}
-                    for (int64_t i = 0; i < N; ++i) {
-                        F *dSi = dS.data() + i * N;
-                        const F *Si = Sp + i * N;
-                        const F g = dsa[i];
-                        for (int64_t j = 0; j < N; ++j) {
-                            dat[j] += g * Si[j];
-                            dSi[j] = dSi[j] * wt[j] + g * avec[j];
-                        }
-                    }
+                    const F *in[8] = {rp + off, wp + off, kp + off, vp + off,
+                                      ap + off, bp + off, dyp + off, sa_all.data() + s * N};
+                    F *out[6] = {drp + off, dwp + off, dkp + off, dvp + off, dap + off, dbp + off};
+                    if (N == 64)
+                        step_backward<F, 64>(states.data() + (s + 1) * NN, states.data() + s * NN,
+                                             in, dS.data(), dsa.data(), out, N);
+                    else
+                        step_backward<F, 0>(states.data() + (s + 1) * NN, states.data() + s * NN,
+                                            in, dS.data(), dsa.data(), out, N);
                 }
             }
         }
