@@ -1,0 +1,81 @@
+#include "engine/tensor_store.hpp"
+
+#include "engine/error.hpp"
+
+#include <sstream>
+
+namespace rwkv::engine {
+
+std::int64_t tensor::numel() const noexcept {
+  std::int64_t n = 1;
+  for (auto d : shape) n *= d;
+  return n;
+}
+
+std::string tensor::shape_string() const {
+  std::ostringstream os;
+  os << '[';
+  for (std::size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
+  os << ']';
+  return os.str();
+}
+
+void tensor_store::add(const std::string& name, tensor t) {
+  if (tensors_.count(name)) throw error(errc::bad_format, "tensor '" + name + "' appears twice in " + source);
+  for (auto d : t.shape)
+    if (d < 0) throw error(errc::bad_format, "tensor '" + name + "' has a negative dimension in " + source);
+  std::int64_t n = t.numel();
+  std::int64_t inner = t.shape.empty() ? 1 : t.shape.back();
+  std::int64_t row = kernels::dtype_row_bytes(t.type, inner);
+  if (row < 0)
+    throw error(errc::bad_format, "tensor '" + name + "' " + t.shape_string() + " does not fit the block size of " +
+                                      std::string(kernels::dtype_name(t.type)));
+  std::int64_t rows = inner == 0 ? 0 : n / inner;
+  if (static_cast<std::size_t>(row * rows) != t.nbytes)
+    throw error(errc::bad_format, "tensor '" + name + "' " + t.shape_string() + " of type " +
+                                      std::string(kernels::dtype_name(t.type)) + " should hold " +
+                                      std::to_string(row * rows) + " bytes but has " + std::to_string(t.nbytes));
+  tensors_.emplace(name, std::move(t));
+}
+
+void tensor_store::add_owned(const std::string& name, kernels::dtype type, std::vector<std::int64_t> shape,
+                             std::vector<std::uint8_t> bytes) {
+  auto owned = std::make_shared<std::vector<std::uint8_t>>(std::move(bytes));
+  tensor t;
+  t.type = type;
+  t.shape = std::move(shape);
+  t.data = owned->data();
+  t.nbytes = owned->size();
+  add(name, std::move(t));
+  keep_alive(owned);
+}
+
+void tensor_store::add_owned_f32(const std::string& name, std::vector<std::int64_t> shape, std::vector<float> values) {
+  auto owned = std::make_shared<std::vector<float>>(std::move(values));
+  tensor t;
+  t.type = kernels::dtype::f32;
+  t.shape = std::move(shape);
+  t.data = owned->data();
+  t.nbytes = owned->size() * sizeof(float);
+  add(name, std::move(t));
+  keep_alive(owned);
+}
+
+const tensor* tensor_store::find(const std::string& name) const noexcept {
+  auto it = tensors_.find(name);
+  return it == tensors_.end() ? nullptr : &it->second;
+}
+
+std::vector<float> tensor_store::to_f32(const std::string& name) const {
+  const tensor* t = find(name);
+  if (!t) throw error(errc::bad_model, "tensor '" + name + "' is missing from " + source);
+  std::vector<float> out(static_cast<std::size_t>(t->numel()));
+  std::int64_t inner = t->shape.empty() ? 1 : t->shape.back();
+  std::int64_t row_bytes = kernels::dtype_row_bytes(t->type, inner);
+  auto* src = static_cast<const std::uint8_t*>(t->data);
+  for (std::int64_t r = 0; inner > 0 && r * inner < t->numel(); ++r)
+    kernels::dequantize_row(t->type, src + r * row_bytes, out.data() + r * inner, inner);
+  return out;
+}
+
+}  // namespace rwkv::engine

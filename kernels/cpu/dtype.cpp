@@ -1,0 +1,391 @@
+// Scalar conversions and the reference (de)quantizers for every weight encoding.
+#include "kernels/dtype.hpp"
+#include "kernels/quant.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace rwkv::kernels {
+
+namespace {
+
+struct dtype_desc {
+  std::string_view name;
+  std::int64_t block_elems;
+  std::int64_t block_bytes;
+};
+
+constexpr dtype_desc descs[dtype_count] = {
+    {"f32", 1, 4},
+    {"f16", 1, 2},
+    {"bf16", 1, 2},
+    {"q8_0", qk32, sizeof(block_q8_0)},
+    {"q4_0", qk32, sizeof(block_q4_0)},
+    {"q4_1", qk32, sizeof(block_q4_1)},
+    {"q5_0", qk32, sizeof(block_q5_0)},
+    {"q5_1", qk32, sizeof(block_q5_1)},
+    {"q4_k", qk_k, sizeof(block_q4_k)},
+    {"q5_k", qk_k, sizeof(block_q5_k)},
+    {"q6_k", qk_k, sizeof(block_q6_k)},
+};
+
+const dtype_desc& desc(dtype t) noexcept { return descs[static_cast<int>(t)]; }
+
+inline float h2f(std::uint16_t h) noexcept { return f16_to_f32(h); }
+
+void get_scale_min_k4(int j, const std::uint8_t* q, std::uint8_t& d, std::uint8_t& m) noexcept {
+  if (j < 4) {
+    d = q[j] & 63;
+    m = q[j + 4] & 63;
+  } else {
+    d = static_cast<std::uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+    m = static_cast<std::uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+  }
+}
+
+void dequant_q8_0(const block_q8_0* b, float* y, std::int64_t nb) noexcept {
+  for (std::int64_t i = 0; i < nb; ++i, y += qk32) {
+    float d = h2f(b[i].d);
+    for (int j = 0; j < qk32; ++j) y[j] = b[i].qs[j] * d;
+  }
+}
+
+void dequant_q4_0(const block_q4_0* b, float* y, std::int64_t nb) noexcept {
+  for (std::int64_t i = 0; i < nb; ++i, y += qk32) {
+    float d = h2f(b[i].d);
+    for (int j = 0; j < qk32 / 2; ++j) {
+      y[j] = ((b[i].qs[j] & 0xF) - 8) * d;
+      y[j + qk32 / 2] = ((b[i].qs[j] >> 4) - 8) * d;
+    }
+  }
+}
+
+void dequant_q4_1(const block_q4_1* b, float* y, std::int64_t nb) noexcept {
+  for (std::int64_t i = 0; i < nb; ++i, y += qk32) {
+    float d = h2f(b[i].d), m = h2f(b[i].m);
+    for (int j = 0; j < qk32 / 2; ++j) {
+      y[j] = (b[i].qs[j] & 0xF) * d + m;
+      y[j + qk32 / 2] = (b[i].qs[j] >> 4) * d + m;
+    }
+  }
+}
+
+template <class Block>
+std::uint32_t high_bits(const Block& b) noexcept {
+  std::uint32_t qh;
+  std::memcpy(&qh, b.qh, sizeof qh);
+  return qh;
+}
+
+void dequant_q5_0(const block_q5_0* b, float* y, std::int64_t nb) noexcept {
+  for (std::int64_t i = 0; i < nb; ++i, y += qk32) {
+    float d = h2f(b[i].d);
+    std::uint32_t qh = high_bits(b[i]);
+    for (int j = 0; j < qk32 / 2; ++j) {
+      int lo = (b[i].qs[j] & 0xF) | (((qh >> j) & 1) << 4);
+      int hi = (b[i].qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
+      y[j] = (lo - 16) * d;
+      y[j + qk32 / 2] = (hi - 16) * d;
+    }
+  }
+}
+
+void dequant_q5_1(const block_q5_1* b, float* y, std::int64_t nb) noexcept {
+  for (std::int64_t i = 0; i < nb; ++i, y += qk32) {
+    float d = h2f(b[i].d), m = h2f(b[i].m);
+    std::uint32_t qh = high_bits(b[i]);
+    for (int j = 0; j < qk32 / 2; ++j) {
+      int lo = (b[i].qs[j] & 0xF) | (((qh >> j) & 1) << 4);
+      int hi = (b[i].qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4);
+      y[j] = lo * d + m;
+      y[j + qk32 / 2] = hi * d + m;
+    }
+  }
+}
+
+void dequant_q4_k(const block_q4_k* b, float* y, std::int64_t nb) noexcept {
+  for (std::int64_t i = 0; i < nb; ++i) {
+    const std::uint8_t* q = b[i].qs;
+    float d = h2f(b[i].d), dmin = h2f(b[i].dmin);
+    int is = 0;
+    for (int j = 0; j < qk_k; j += 64) {
+      std::uint8_t sc, m;
+      get_scale_min_k4(is, b[i].scales, sc, m);
+      float d1 = d * sc, m1 = dmin * m;
+      get_scale_min_k4(is + 1, b[i].scales, sc, m);
+      float d2 = d * sc, m2 = dmin * m;
+      for (int l = 0; l < 32; ++l) *y++ = d1 * (q[l] & 0xF) - m1;
+      for (int l = 0; l < 32; ++l) *y++ = d2 * (q[l] >> 4) - m2;
+      q += 32;
+      is += 2;
+    }
+  }
+}
+
+void dequant_q5_k(const block_q5_k* b, float* y, std::int64_t nb) noexcept {
+  for (std::int64_t i = 0; i < nb; ++i) {
+    const std::uint8_t* ql = b[i].qs;
+    const std::uint8_t* qh = b[i].qh;
+    float d = h2f(b[i].d), dmin = h2f(b[i].dmin);
+    int is = 0;
+    std::uint8_t u1 = 1, u2 = 2;
+    for (int j = 0; j < qk_k; j += 64) {
+      std::uint8_t sc, m;
+      get_scale_min_k4(is, b[i].scales, sc, m);
+      float d1 = d * sc, m1 = dmin * m;
+      get_scale_min_k4(is + 1, b[i].scales, sc, m);
+      float d2 = d * sc, m2 = dmin * m;
+      for (int l = 0; l < 32; ++l) *y++ = d1 * ((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
+      for (int l = 0; l < 32; ++l) *y++ = d2 * ((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
+      ql += 32;
+      is += 2;
+      u1 = static_cast<std::uint8_t>(u1 << 2);
+      u2 = static_cast<std::uint8_t>(u2 << 2);
+    }
+  }
+}
+
+void dequant_q6_k(const block_q6_k* b, float* y, std::int64_t nb) noexcept {
+  for (std::int64_t i = 0; i < nb; ++i) {
+    float d = h2f(b[i].d);
+    const std::uint8_t* ql = b[i].ql;
+    const std::uint8_t* qh = b[i].qh;
+    const std::int8_t* sc = b[i].scales;
+    for (int n = 0; n < qk_k; n += 128) {
+      for (int l = 0; l < 32; ++l) {
+        int is = l / 16;
+        int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+        int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+        int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+        int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+        y[l] = d * sc[is] * q1;
+        y[l + 32] = d * sc[is + 2] * q2;
+        y[l + 64] = d * sc[is + 4] * q3;
+        y[l + 96] = d * sc[is + 6] * q4;
+      }
+      y += 128;
+      ql += 64;
+      qh += 32;
+      sc += 8;
+    }
+  }
+}
+
+// --- quantizers (ggml reference rounding) -------------------------------------------------------
+
+void quant_q8_0(const float* x, block_q8_0* b, std::int64_t nb) noexcept {
+  for (std::int64_t i = 0; i < nb; ++i, x += qk32) {
+    float amax = 0;
+    for (int j = 0; j < qk32; ++j) amax = std::max(amax, std::fabs(x[j]));
+    float d = amax / 127.0f;
+    float id = d != 0 ? 1.0f / d : 0.0f;
+    b[i].d = f32_to_f16(d);
+    for (int j = 0; j < qk32; ++j) b[i].qs[j] = static_cast<std::int8_t>(std::lround(x[j] * id));
+  }
+}
+
+// Signed value of largest magnitude (ggml's q4_0/q5_0 scale reference).
+float signed_absmax(const float* x) noexcept {
+  float amax = 0, max = 0;
+  for (int j = 0; j < qk32; ++j)
+    if (std::fabs(x[j]) > amax) {
+      amax = std::fabs(x[j]);
+      max = x[j];
+    }
+  return max;
+}
+
+void quant_q4_0(const float* x, block_q4_0* b, std::int64_t nb) noexcept {
+  for (std::int64_t i = 0; i < nb; ++i, x += qk32) {
+    float d = signed_absmax(x) / -8.0f;
+    float id = d != 0 ? 1.0f / d : 0.0f;
+    b[i].d = f32_to_f16(d);
+    for (int j = 0; j < qk32 / 2; ++j) {
+      int q0 = std::min(15, static_cast<int>(static_cast<std::int8_t>(x[j] * id + 8.5f)));
+      int q1 = std::min(15, static_cast<int>(static_cast<std::int8_t>(x[j + qk32 / 2] * id + 8.5f)));
+      b[i].qs[j] = static_cast<std::uint8_t>(q0 | (q1 << 4));
+    }
+  }
+}
+
+void quant_q4_1(const float* x, block_q4_1* b, std::int64_t nb) noexcept {
+  for (std::int64_t i = 0; i < nb; ++i, x += qk32) {
+    float mn = x[0], mx = x[0];
+    for (int j = 1; j < qk32; ++j) mn = std::min(mn, x[j]), mx = std::max(mx, x[j]);
+    float d = (mx - mn) / 15.0f;
+    float id = d != 0 ? 1.0f / d : 0.0f;
+    b[i].d = f32_to_f16(d);
+    b[i].m = f32_to_f16(mn);
+    for (int j = 0; j < qk32 / 2; ++j) {
+      int q0 = std::min(15, static_cast<int>(static_cast<std::int8_t>((x[j] - mn) * id + 0.5f)));
+      int q1 = std::min(15, static_cast<int>(static_cast<std::int8_t>((x[j + qk32 / 2] - mn) * id + 0.5f)));
+      b[i].qs[j] = static_cast<std::uint8_t>(q0 | (q1 << 4));
+    }
+  }
+}
+
+void quant_q5_0(const float* x, block_q5_0* b, std::int64_t nb) noexcept {
+  for (std::int64_t i = 0; i < nb; ++i, x += qk32) {
+    float d = signed_absmax(x) / -16.0f;
+    float id = d != 0 ? 1.0f / d : 0.0f;
+    b[i].d = f32_to_f16(d);
+    std::uint32_t qh = 0;
+    for (int j = 0; j < qk32 / 2; ++j) {
+      int q0 = std::min(31, static_cast<int>(static_cast<std::int8_t>(x[j] * id + 16.5f)));
+      int q1 = std::min(31, static_cast<int>(static_cast<std::int8_t>(x[j + qk32 / 2] * id + 16.5f)));
+      b[i].qs[j] = static_cast<std::uint8_t>((q0 & 0xF) | ((q1 & 0xF) << 4));
+      qh |= static_cast<std::uint32_t>((q0 >> 4) & 1) << j;
+      qh |= static_cast<std::uint32_t>((q1 >> 4) & 1) << (j + qk32 / 2);
+    }
+    std::memcpy(b[i].qh, &qh, sizeof qh);
+  }
+}
+
+void quant_q5_1(const float* x, block_q5_1* b, std::int64_t nb) noexcept {
+  for (std::int64_t i = 0; i < nb; ++i, x += qk32) {
+    float mn = x[0], mx = x[0];
+    for (int j = 1; j < qk32; ++j) mn = std::min(mn, x[j]), mx = std::max(mx, x[j]);
+    float d = (mx - mn) / 31.0f;
+    float id = d != 0 ? 1.0f / d : 0.0f;
+    b[i].d = f32_to_f16(d);
+    b[i].m = f32_to_f16(mn);
+    std::uint32_t qh = 0;
+    for (int j = 0; j < qk32 / 2; ++j) {
+      int q0 = static_cast<int>((x[j] - mn) * id + 0.5f);
+      int q1 = static_cast<int>((x[j + qk32 / 2] - mn) * id + 0.5f);
+      b[i].qs[j] = static_cast<std::uint8_t>((q0 & 0xF) | ((q1 & 0xF) << 4));
+      qh |= static_cast<std::uint32_t>((q0 >> 4) & 1) << j;
+      qh |= static_cast<std::uint32_t>((q1 >> 4) & 1) << (j + qk32 / 2);
+    }
+    std::memcpy(b[i].qh, &qh, sizeof qh);
+  }
+}
+
+}  // namespace
+
+std::string_view dtype_name(dtype t) noexcept { return desc(t).name; }
+
+std::optional<dtype> dtype_from_name(std::string_view name) noexcept {
+  for (int i = 0; i < dtype_count; ++i)
+    if (descs[i].name == name) return static_cast<dtype>(i);
+  if (name == "fp32" || name == "float32") return dtype::f32;
+  if (name == "fp16" || name == "float16") return dtype::f16;
+  if (name == "bfloat16") return dtype::bf16;
+  if (name == "q4_K") return dtype::q4_k;
+  if (name == "q5_K") return dtype::q5_k;
+  if (name == "q6_K") return dtype::q6_k;
+  return std::nullopt;
+}
+
+std::int64_t dtype_block_elems(dtype t) noexcept { return desc(t).block_elems; }
+std::int64_t dtype_block_bytes(dtype t) noexcept { return desc(t).block_bytes; }
+bool dtype_is_quantized(dtype t) noexcept { return desc(t).block_elems > 1; }
+
+std::int64_t dtype_row_bytes(dtype t, std::int64_t n) noexcept {
+  const auto& d = desc(t);
+  if (n < 0 || n % d.block_elems != 0) return -1;
+  return n / d.block_elems * d.block_bytes;
+}
+
+float f16_to_f32(std::uint16_t h) noexcept {
+  std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
+  std::uint32_t exp = (h >> 10) & 0x1fu;
+  std::uint32_t mant = h & 0x3ffu;
+  std::uint32_t u;
+  if (exp == 0) {
+    if (mant == 0) {
+      u = sign;
+    } else {  // subnormal: renormalise
+      int e = -1;
+      do {
+        ++e;
+        mant <<= 1;
+      } while ((mant & 0x400u) == 0);
+      u = sign | static_cast<std::uint32_t>(127 - 15 - e) << 23 | (mant & 0x3ffu) << 13;
+    }
+  } else if (exp == 0x1f) {
+    u = sign | 0x7f800000u | (mant << 13);
+  } else {
+    u = sign | (exp + (127 - 15)) << 23 | (mant << 13);
+  }
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+std::uint16_t f32_to_f16(float f) noexcept {
+  std::uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  std::uint32_t sign = (u >> 16) & 0x8000u;
+  std::uint32_t abs = u & 0x7fffffffu;
+  if (abs > 0x7f800000u) return static_cast<std::uint16_t>(sign | 0x7e00u);  // NaN
+  if (abs >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // overflow -> inf
+  if (abs < 0x38800000u) {  // result is subnormal or zero
+    if (abs < 0x33000000u) return static_cast<std::uint16_t>(sign);
+    std::uint32_t e = abs >> 23;
+    std::uint32_t m = (abs & 0x7fffffu) | 0x800000u;
+    std::uint32_t shift = 126 - e;  // 14 + (113 - e)
+    std::uint32_t half_bits = m >> shift;
+    std::uint32_t rem = m & ((1u << shift) - 1);
+    std::uint32_t halfway = 1u << (shift - 1);
+    if (rem > halfway || (rem == halfway && (half_bits & 1))) ++half_bits;
+    return static_cast<std::uint16_t>(sign | half_bits);
+  }
+  std::uint32_t bits = abs - 0x38000000u;  // rebias exponent 127 -> 15
+  std::uint32_t rem = bits & 0x1fffu;
+  bits >>= 13;
+  if (rem > 0x1000u || (rem == 0x1000u && (bits & 1))) ++bits;
+  return static_cast<std::uint16_t>(sign | bits);
+}
+
+void dequantize_row(dtype t, const void* src, float* dst, std::int64_t n) noexcept {
+  switch (t) {
+    case dtype::f32: std::memcpy(dst, src, static_cast<std::size_t>(n) * 4); return;
+    case dtype::f16: {
+      auto* s = static_cast<const std::uint16_t*>(src);
+      for (std::int64_t i = 0; i < n; ++i) dst[i] = f16_to_f32(s[i]);
+      return;
+    }
+    case dtype::bf16: {
+      auto* s = static_cast<const std::uint16_t*>(src);
+      for (std::int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
+      return;
+    }
+    case dtype::q8_0: dequant_q8_0(static_cast<const block_q8_0*>(src), dst, n / qk32); return;
+    case dtype::q4_0: dequant_q4_0(static_cast<const block_q4_0*>(src), dst, n / qk32); return;
+    case dtype::q4_1: dequant_q4_1(static_cast<const block_q4_1*>(src), dst, n / qk32); return;
+    case dtype::q5_0: dequant_q5_0(static_cast<const block_q5_0*>(src), dst, n / qk32); return;
+    case dtype::q5_1: dequant_q5_1(static_cast<const block_q5_1*>(src), dst, n / qk32); return;
+    case dtype::q4_k: dequant_q4_k(static_cast<const block_q4_k*>(src), dst, n / qk_k); return;
+    case dtype::q5_k: dequant_q5_k(static_cast<const block_q5_k*>(src), dst, n / qk_k); return;
+    case dtype::q6_k: dequant_q6_k(static_cast<const block_q6_k*>(src), dst, n / qk_k); return;
+  }
+}
+
+bool dtype_can_quantize(dtype t) noexcept {
+  return t != dtype::q4_k && t != dtype::q5_k && t != dtype::q6_k;
+}
+
+bool quantize_row(dtype t, const float* src, void* dst, std::int64_t n) noexcept {
+  switch (t) {
+    case dtype::f32: std::memcpy(dst, src, static_cast<std::size_t>(n) * 4); return true;
+    case dtype::f16: {
+      auto* d = static_cast<std::uint16_t*>(dst);
+      for (std::int64_t i = 0; i < n; ++i) d[i] = f32_to_f16(src[i]);
+      return true;
+    }
+    case dtype::bf16: {
+      auto* d = static_cast<std::uint16_t*>(dst);
+      for (std::int64_t i = 0; i < n; ++i) d[i] = f32_to_bf16(src[i]);
+      return true;
+    }
+    case dtype::q8_0: quant_q8_0(src, static_cast<block_q8_0*>(dst), n / qk32); return true;
+    case dtype::q4_0: quant_q4_0(src, static_cast<block_q4_0*>(dst), n / qk32); return true;
+    case dtype::q4_1: quant_q4_1(src, static_cast<block_q4_1*>(dst), n / qk32); return true;
+    case dtype::q5_0: quant_q5_0(src, static_cast<block_q5_0*>(dst), n / qk32); return true;
+    case dtype::q5_1: quant_q5_1(src, static_cast<block_q5_1*>(dst), n / qk32); return true;
+    default: return false;
+  }
+}
+
+}  // namespace rwkv::kernels

@@ -1,0 +1,73 @@
+// Element types of stored weights and the scalar conversions between them.
+//
+// This header owns the list of weight encodings the kernels understand and the bit-exact scalar
+// conversions (fp16/bf16 <-> fp32) every backend and file reader shares. Block-quantized encodings
+// (q8_0, q4_0, ...) are described in kernels/quant.hpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string_view>
+
+namespace rwkv::kernels {
+
+enum class dtype : std::uint8_t {
+  f32,
+  f16,
+  bf16,
+  q8_0,  // ggml block of 32: fp16 scale + 32 x int8
+  q4_0,  // ggml block of 32: fp16 scale + 16 bytes of 4-bit values (offset 8)
+  q4_1,  // ggml block of 32: fp16 scale, fp16 min + 16 bytes of 4-bit values
+  q5_0,  // ggml block of 32: fp16 scale + 32 high bits + 16 bytes of low nibbles (offset 16)
+  q5_1,  // ggml block of 32: fp16 scale, fp16 min + 32 high bits + 16 bytes of low nibbles
+  q4_k,  // ggml super-block of 256
+  q5_k,  // ggml super-block of 256
+  q6_k,  // ggml super-block of 256
+};
+
+inline constexpr int dtype_count = 11;
+
+// Name as used on the command line and in `info` ("f32", "bf16", "q8_0", ...).
+std::string_view dtype_name(dtype t) noexcept;
+std::optional<dtype> dtype_from_name(std::string_view name) noexcept;
+
+// Elements per block (1 for plain types) and bytes per block.
+std::int64_t dtype_block_elems(dtype t) noexcept;
+std::int64_t dtype_block_bytes(dtype t) noexcept;
+bool dtype_is_quantized(dtype t) noexcept;
+
+// Bytes used by a row of `n` elements, or -1 when n is not a multiple of the block size.
+std::int64_t dtype_row_bytes(dtype t, std::int64_t n) noexcept;
+
+// --- scalar conversions (bit exact, round-to-nearest-even) ----------------------------------------
+
+inline float bf16_to_f32(std::uint16_t h) noexcept {
+  std::uint32_t u = static_cast<std::uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+inline std::uint16_t f32_to_bf16(float f) noexcept {
+  std::uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((u >> 16) | 0x40);  // quiet NaN
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<std::uint16_t>(u >> 16);
+}
+
+float f16_to_f32(std::uint16_t h) noexcept;
+std::uint16_t f32_to_f16(float f) noexcept;
+
+// Converts n elements of a plain or quantized row to fp32 (n must be a multiple of the block size).
+void dequantize_row(dtype t, const void* src, float* dst, std::int64_t n) noexcept;
+
+// Encodes n fp32 values into a row of type t (n a multiple of the block size), following ggml's
+// reference rounding so files we write load in llama.cpp. Returns false for types without an
+// encoder (the K-quants are read-only here).
+bool quantize_row(dtype t, const float* src, void* dst, std::int64_t n) noexcept;
+bool dtype_can_quantize(dtype t) noexcept;
+
+}  // namespace rwkv::kernels
