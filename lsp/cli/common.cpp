@@ -1,0 +1,48 @@
+#include "common.hpp"
+
+#include "engine/error.hpp"
+#include "engine/tokenizer_select.hpp"
+
+#include <sys/resource.h>
+
+#include <iostream>
+
+namespace rwkv::cli {
+
+std::set<std::string> with_model_options(std::set<std::string> extra) {
+  extra.insert(model_options.begin(), model_options.end());
+  return extra;
+}
+
+engine::load_options load_options_from(const args& a) {
+  engine::load_options o;
+  o.backend.threads = static_cast<int>(a.get_int("--threads", 0, 0, 1024));
+  o.backend.name = a.get_or("--backend", "auto");
+  if (auto d = a.get("--dtype")) {
+    auto t = kernels::dtype_from_name(*d);
+    if (!t) throw usage_error("unknown --dtype '" + *d + "' (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1)");
+    o.weight_type = *t;
+  }
+  return o;
+}
+
+std::shared_ptr<const engine::model> open_model(const args& a) {
+  return engine::model::load(a.require("--model"), load_options_from(a));
+}
+
+std::unique_ptr<engine::tokenizer> open_tokenizer(const args& a, const engine::model& m) {
+  return engine::tokenizer_for_model(m.config().n_vocab, m.source(), a.get_or("--vocab", ""));
+}
+
+void print_json(const nlohmann::json& j) {
+  std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  std::cout.flush();
+}
+
+double peak_rss_mb() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+}  // namespace rwkv::cli

@@ -1,0 +1,66 @@
+// rwkv-lsp: the language server (the default with no arguments) and its command-line tools.
+#include "common.hpp"
+
+#include "engine/error.hpp"
+
+#include <cstring>
+#include <iostream>
+
+namespace {
+
+using rwkv::cli::command;
+
+const command commands[] = {
+    {"info", "info --model PATH [--threads N] [--dtype T]", rwkv::cli::cmd_info},
+    {"tokenize", "tokenize --vocab PATH (--text S | --file F) [--decode]", rwkv::cli::cmd_tokenize},
+    {"eval", "eval --model PATH (--tokens 1,2,3 | --text S [--vocab PATH]) [--mode seq|rnn] [--all-logits] [--threads N]",
+     rwkv::cli::cmd_eval},
+    {"generate",
+     "generate --model PATH [--vocab PATH] --prompt S [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] "
+     "[--seed S] [--stream]",
+     rwkv::cli::cmd_generate},
+    {"bench", "bench (--model PATH | --random-shape 0.1b|0.4b|1.5b) [--dtype T] [--threads N] [--prefill 512] [--gen 128]",
+     rwkv::cli::cmd_bench},
+};
+
+void print_usage(std::ostream& os) {
+  os << "usage: rwkv-lsp <command> [options]\n\ncommands:\n";
+  for (const auto& c : commands) os << "  " << c.usage << '\n';
+  os << "\nJSON results go to stdout, messages to stderr; the exit code is 0 on success, 1 on an error, 2 on a "
+        "usage error.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(std::cerr);
+    return 2;
+  }
+  const char* name = argv[1];
+  if (!std::strcmp(name, "--help") || !std::strcmp(name, "-h") || !std::strcmp(name, "help")) {
+    print_usage(std::cout);
+    return 0;
+  }
+  for (const auto& c : commands) {
+    if (std::strcmp(c.name, name) != 0) continue;
+    try {
+      return c.run(argc, argv);
+    } catch (const rwkv::cli::usage_error& e) {
+      std::cerr << "rwkv-lsp " << name << ": " << e.what() << "\nusage: rwkv-lsp " << c.usage << '\n';
+      return 2;
+    } catch (const rwkv::engine::error& e) {
+      std::cerr << "rwkv-lsp " << name << ": error: " << e.what() << '\n';
+      return 1;
+    } catch (const std::bad_alloc&) {
+      std::cerr << "rwkv-lsp " << name << ": error: out of memory\n";
+      return 1;
+    } catch (const std::exception& e) {
+      std::cerr << "rwkv-lsp " << name << ": error: " << e.what() << '\n';
+      return 1;
+    }
+  }
+  std::cerr << "rwkv-lsp: unknown command '" << name << "'\n";
+  print_usage(std::cerr);
+  return 2;
+}

@@ -1,0 +1,233 @@
+// The forward passes beyond the golden files: random models of every architecture, other sizes,
+// weight types and sequences of hundreds of tokens. The scalar reference backend in single-token
+// mode (validated against BlinkDL's implementation by the golden tests) is the yardstick for the
+// production backend in sequence mode.
+#include "engine/context.hpp"
+#include "engine/error.hpp"
+#include "engine/model.hpp"
+#include "engine/random_model.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cmath>
+#include <random>
+#include <sstream>
+
+using namespace rwkv;
+using engine::architecture;
+
+namespace {
+
+std::vector<std::int32_t> random_tokens(std::size_t n, int vocab, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> d(0, vocab - 1);
+  std::vector<std::int32_t> t(n);
+  for (auto& x : t) x = d(rng);
+  return t;
+}
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  float m = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+std::shared_ptr<const engine::model> build(const engine::random_model_spec& spec, const char* backend) {
+  engine::load_options o;
+  o.backend.name = backend;
+  o.backend.threads = 2;
+  return engine::model::from_store(engine::make_random_model(spec), o);
+}
+
+}  // namespace
+
+TEST_CASE("sequence mode on the CPU backend equals single-token mode on the reference", "[engine][forward]") {
+  struct variant {
+    architecture arch;
+    int n_embd, n_layer, head;
+    kernels::dtype type;
+  };
+  for (auto v : {variant{architecture::v4, 96, 2, 64, kernels::dtype::f32},
+                 variant{architecture::v4, 64, 3, 64, kernels::dtype::f16},
+                 variant{architecture::v5_2, 128, 2, 64, kernels::dtype::bf16},
+                 variant{architecture::v5_2, 192, 2, 32, kernels::dtype::f32},
+                 variant{architecture::v6, 128, 3, 64, kernels::dtype::f32},
+                 variant{architecture::v6, 256, 2, 64, kernels::dtype::f16},
+                 variant{architecture::v7, 128, 4, 64, kernels::dtype::bf16},
+                 variant{architecture::v7, 256, 2, 128, kernels::dtype::f32},
+                 variant{architecture::v7, 192, 2, 64, kernels::dtype::q8_0}}) {
+    engine::random_model_spec spec;
+    spec.arch = v.arch;
+    spec.n_embd = v.n_embd;
+    spec.n_layer = v.n_layer;
+    spec.head_size = v.head;
+    spec.n_vocab = 300;
+    spec.matrix_type = v.type;
+    spec.lora_mix = 16, spec.lora_decay = 32, spec.lora_aaa = 32, spec.lora_value = 16, spec.lora_gate = 48;
+    INFO("v" << engine::architecture_name(v.arch) << " C=" << v.n_embd << " L=" << v.n_layer << " N=" << v.head
+             << " " << kernels::dtype_name(v.type));
+    auto ref = build(spec, "cpu-reference");
+    auto fast = build(spec, "cpu");
+    CHECK(ref->fingerprint() == fast->fingerprint());
+    const auto tokens = random_tokens(333, spec.n_vocab, 7);
+
+    engine::context rctx(ref), fctx(fast);
+    auto rs = ref->initial_state();
+    std::vector<float> rl(spec.n_vocab), fl(spec.n_vocab);
+    engine::eval_options rnn;
+    rnn.mode = engine::eval_mode::rnn;
+    REQUIRE(rctx.eval(tokens, rs, rl.data(), rnn) == tokens.size());
+    for (float x : rl) REQUIRE(std::isfinite(x));
+
+    for (std::int64_t chunk : {std::int64_t{16}, std::int64_t{128}}) {
+      auto fs = fast->initial_state();
+      engine::eval_options seq;
+      seq.chunk = chunk;
+      REQUIRE(fctx.eval(tokens, fs, fl.data(), seq) == tokens.size());
+      CHECK(max_abs_diff(fl, rl) < 1e-4f);
+      CHECK(fs.max_abs_diff(rs) < 1e-4f);
+    }
+  }
+}
+
+TEST_CASE("feeding a sequence in pieces equals feeding it at once", "[engine][forward]") {
+  engine::random_model_spec spec;
+  spec.n_vocab = 256;
+  auto m = build(spec, "cpu");
+  engine::context ctx(m);
+  const auto tokens = random_tokens(200, spec.n_vocab, 3);
+  auto whole = m->initial_state();
+  std::vector<float> l1(256), l2(256);
+  ctx.eval(tokens, whole, l1.data());
+  auto parts = m->initial_state();
+  std::size_t pos = 0;
+  for (std::size_t len : {1u, 7u, 64u, 3u, 125u}) {
+    ctx.eval(std::span(tokens).subspan(pos, len), parts, l2.data());
+    pos += len;
+  }
+  REQUIRE(pos == tokens.size());
+  CHECK(parts.max_abs_diff(whole) < 1e-5f);
+  CHECK(max_abs_diff(l1, l2) < 1e-5f);
+}
+
+TEST_CASE("eval rejects bad tokens and foreign states without touching the state", "[engine][forward]") {
+  engine::random_model_spec spec;
+  spec.n_vocab = 100;
+  auto m = build(spec, "cpu");
+  engine::context ctx(m);
+  auto s = m->initial_state();
+  auto before = s;
+  std::vector<std::int32_t> bad = {1, 2, 100};
+  CHECK_THROWS_AS(ctx.eval(bad, s, nullptr), engine::error);
+  std::vector<std::int32_t> negative = {-1};
+  CHECK_THROWS_AS(ctx.eval(negative, s, nullptr), engine::error);
+  CHECK(s == before);
+
+  spec.n_layer = 3;
+  auto other = build(spec, "cpu");
+  auto foreign = other->initial_state();
+  std::vector<std::int32_t> ok = {1};
+  CHECK_THROWS_AS(ctx.eval(ok, foreign, nullptr), engine::error);
+}
+
+TEST_CASE("a cancelled evaluation stops at a chunk boundary with a consistent state", "[engine][forward]") {
+  engine::random_model_spec spec;
+  spec.n_vocab = 64;
+  auto m = build(spec, "cpu");
+  engine::context ctx(m);
+  const auto tokens = random_tokens(50, spec.n_vocab, 5);
+  std::atomic<bool> cancel{true};
+  engine::eval_options o;
+  o.cancel = &cancel;
+  auto s = m->initial_state();
+  CHECK(ctx.eval(tokens, s, nullptr, o) == 0);
+  CHECK(s == m->initial_state());
+}
+
+TEST_CASE("states serialize, compare and refuse other models", "[engine][state]") {
+  engine::random_model_spec spec;
+  spec.arch = architecture::v6;
+  spec.n_vocab = 64;
+  auto m = build(spec, "cpu");
+  engine::context ctx(m);
+  auto s = m->initial_state();
+  const auto tokens = random_tokens(20, spec.n_vocab, 9);
+  ctx.eval(tokens, s, nullptr);
+
+  std::stringstream buf;
+  s.save(buf);
+  auto loaded = engine::state::load(buf, m->layout());
+  CHECK(loaded == s);
+  CHECK(loaded.max_abs_diff(s) == 0.0f);
+
+  std::string bytes = buf.str();
+  SECTION("truncated") {
+    std::stringstream cut(bytes.substr(0, bytes.size() / 2));
+    CHECK_THROWS_AS(engine::state::load(cut, m->layout()), engine::error);
+  }
+  SECTION("corrupted") {
+    bytes[bytes.size() / 2] ^= 0x40;
+    std::stringstream bad(bytes);
+    CHECK_THROWS_AS(engine::state::load(bad, m->layout()), engine::error);
+  }
+  SECTION("another model") {
+    spec.seed = 2;  // same shapes, other weights: another fingerprint
+    auto other = build(spec, "cpu");
+    REQUIRE(other->fingerprint() != m->fingerprint());
+    std::stringstream in(bytes);
+    try {
+      engine::state::load(in, other->layout());
+      FAIL("loaded a state of another model");
+    } catch (const engine::error& e) {
+      CHECK(e.code() == engine::errc::state_mismatch);
+    }
+  }
+}
+
+TEST_CASE("v4 starts from pp = -1e30 and other states from zero", "[engine][state]") {
+  engine::random_model_spec spec;
+  spec.arch = architecture::v4;
+  spec.n_embd = 64;
+  spec.n_vocab = 32;
+  auto m = build(spec, "cpu");
+  auto s = m->initial_state();
+  auto layer = s.layer(0);
+  CHECK(layer[3 * 64] == -1e30f);
+  CHECK(layer[0] == 0.0f);
+}
+
+TEST_CASE("unknown tensors and missing tensors are named in the error", "[engine][model]") {
+  engine::random_model_spec spec;
+  spec.n_vocab = 64;
+  SECTION("an extra tensor (an unsupported variant)") {
+    auto store = engine::make_random_model(spec);
+    store.add_owned_f32("blocks.0.ffn.s_emb.weight", {4}, {1, 2, 3, 4});
+    try {
+      engine::model::from_store(std::move(store));
+      FAIL("accepted an unknown tensor");
+    } catch (const engine::error& e) {
+      CHECK(e.code() == engine::errc::unsupported);
+      CHECK(std::string(e.what()).find("blocks.0.ffn.s_emb.weight") != std::string::npos);
+    }
+  }
+  SECTION("a wrong shape") {
+    auto good = engine::make_random_model(spec);
+    engine::tensor_store store;
+    store.source = "test";
+    for (const auto& [name, t] : good.tensors()) {
+      if (name == "blocks.1.att.k_a") {
+        store.add_owned_f32(name, {1, 1, 64}, std::vector<float>(64));
+        continue;
+      }
+      store.add(name, t);
+    }
+    store.keep_alive(std::make_shared<engine::tensor_store>(std::move(good)));
+    try {
+      engine::model::from_store(std::move(store));
+      FAIL("accepted a wrong shape");
+    } catch (const engine::error& e) {
+      CHECK(std::string(e.what()).find("blocks.1.att.k_a") != std::string::npos);
+    }
+  }
+}
