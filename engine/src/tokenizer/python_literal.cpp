@@ -28,13 +28,6 @@ void append_utf8(std::string& out, std::uint32_t cp) {
   }
 }
 
-// A piece of the input for an error message: valid UTF-8 (messages end up in JSON) and short.
-std::string excerpt(std::string_view text) {
-  constexpr std::size_t max_bytes = 40;
-  if (text.size() <= max_bytes) return utf8_repair(text);
-  return utf8_repair(text.substr(0, max_bytes)) + "...";
-}
-
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -163,6 +156,12 @@ class literal_parser {
 };
 
 }  // namespace
+
+std::string excerpt(std::string_view text) {
+  constexpr std::size_t max_bytes = 40;
+  if (text.size() <= max_bytes) return utf8_repair(text);
+  return utf8_repair(text.substr(0, max_bytes)) + "...";
+}
 
 literal_result parse_python_literal(std::string_view literal) { return literal_parser(literal).run(); }
 

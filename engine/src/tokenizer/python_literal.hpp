@@ -20,4 +20,8 @@ struct literal_result {
 // are errors. Characters of a str literal must be valid UTF-8.
 literal_result parse_python_literal(std::string_view literal);
 
+// A piece of vocabulary text for an error message: at most 40 bytes, made valid UTF-8 (messages
+// end up in JSON-RPC replies).
+std::string excerpt(std::string_view text);
+
 }  // namespace rwkv::engine::tokenizers

@@ -2,7 +2,6 @@
 #include "tokenizer/world_vocab.hpp"
 
 #include "engine/error.hpp"
-#include "engine/utf8.hpp"
 #include "tokenizer/python_literal.hpp"
 
 #include <charconv>
@@ -21,10 +20,7 @@ std::int64_t parse_decimal(std::string_view text) noexcept {
   return value;
 }
 
-std::string shown(std::string_view text) {
-  constexpr std::size_t max_bytes = 40;
-  return "`" + utf8_repair(text.substr(0, max_bytes)) + (text.size() > max_bytes ? "...`" : "`");
-}
+std::string shown(std::string_view text) { return "`" + excerpt(text) + "`"; }
 
 }  // namespace
 

@@ -20,7 +20,7 @@ struct vocab_entry {
 };
 
 // Ids above this are rejected, so that a corrupt file cannot ask for a huge id table.
-inline constexpr std::int32_t max_vocab_id = (1 << 24) - 1;
+inline constexpr std::int32_t max_vocab_id = (1 << 20) - 1;
 
 // The entries in file order. Throws engine::error(errc::bad_format, "<source_name>:<line>: ...")
 // for a malformed line (missing fields, a bad number or literal, byte_len not the literal's
