@@ -505,10 +505,15 @@ TEST_CASE("pth: deep nesting, self-reference and absurd counts stay bounded", "[
   self.proto(2).op('}').put(0).unicode("me").get(0).op('s').stop();
   CHECK_LOAD_FAILS(pth_with_pickle(self.data), errc::unsupported, "'me' is of type dict");
 
-  test::pickle_writer many;
-  many.proto(2);
-  many.data.insert(many.data.end(), 3'000'000, 'N');
-  CHECK_LOAD_FAILS(pth_with_pickle(many.stop().data), errc::unsupported, "more than");
+  test::pickle_writer stacked;
+  stacked.proto(2);
+  stacked.data.insert(stacked.data.end(), 3'000'000, 'N');
+  CHECK_LOAD_FAILS(pth_with_pickle(stacked.stop().data), errc::unsupported, "stacks more than 1048576 objects");
+
+  test::pickle_writer objects;  // 1.5 million strings in 300,000 tuples
+  objects.proto(2);
+  for (int i = 0; i < 300000; ++i) objects.mark().raw({'U', 0, 'U', 0, 'U', 0, 'U', 0}).op('t');
+  CHECK_LOAD_FAILS(pth_with_pickle(objects.stop().data), errc::unsupported, "holds more than 1048576 objects");
 }
 
 TEST_CASE("pth: tensors that do not fit their storage are rejected", "[engine][pth][hostile]") {

@@ -5,6 +5,7 @@
 
 #include "engine/error.hpp"
 
+#include <array>
 #include <bit>
 #include <cstdio>
 #include <cstring>
@@ -158,9 +159,23 @@ class unpickler {
   value& at(std::uint32_t i) { return doc_.values[i]; }
 
   void push_integer(std::int64_t v, kind k = kind::integer) {
+    // Small integers, booleans, None and () are immutable and make up most of a state dict's
+    // pickle (sizes, strides, offsets, flags), so one node each serves every occurrence. That
+    // keeps a real checkpoint well inside max_nodes: about 8 nodes per tensor.
+    std::uint32_t* slot = nullptr;
+    if (k == kind::boolean)
+      slot = &booleans_[v != 0];
+    else if (v >= 0 && v < static_cast<std::int64_t>(small_ints_.size()))
+      slot = &small_ints_[static_cast<std::size_t>(v)];
+    if (slot && *slot != no_node) return push(*slot);
     std::uint32_t n = node(k);
     at(n).integer = v;
+    if (slot) *slot = n;
     push(n);
+  }
+  void push_shared(std::uint32_t& slot, kind k) {
+    if (slot == no_node) slot = node(k);
+    push(slot);
   }
   void push_text(std::string_view s) {
     std::uint32_t n = node(kind::string);
@@ -205,6 +220,18 @@ class unpickler {
   std::vector<std::uint32_t> stack_;
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint64_t, std::uint32_t> memo_;
+  static constexpr std::uint32_t no_node = ~std::uint32_t{0};
+  std::array<std::uint32_t, 256> small_ints_ = filled<256>();
+  std::array<std::uint32_t, 2> booleans_ = filled<2>();
+  std::uint32_t none_ = no_node;
+  std::uint32_t empty_tuple_ = no_node;
+
+  template <std::size_t n>
+  static std::array<std::uint32_t, n> filled() {
+    std::array<std::uint32_t, n> a;
+    a.fill(no_node);
+    return a;
+  }
 };
 
 void unpickler::step() {
@@ -219,7 +246,7 @@ void unpickler::step() {
       if (marks_.size() >= limits_.max_marks) refuse("nests more than " + std::to_string(limits_.max_marks) + " levels");
       marks_.push_back(stack_.size());
       return;
-    case 'N': push(node(kind::none)); return;
+    case 'N': push_shared(none_, kind::none); return;
     case 0x88: push_integer(1, kind::boolean); return;
     case 0x89: push_integer(0, kind::boolean); return;
     case 'J': push_integer(static_cast<std::int32_t>(little(4))); return;
@@ -254,7 +281,7 @@ void unpickler::step() {
     }
     case '}': push_container(kind::dict, {}); return;
     case ']': push_container(kind::list, {}); return;
-    case ')': push_container(kind::tuple, {}); return;
+    case ')': push_shared(empty_tuple_, kind::tuple); return;
     case 't': push_container(kind::tuple, pop_mark()); return;
     case 0x85:
     case 0x86:
