@@ -132,7 +132,7 @@ std::vector<suggestion> generate_suggestions(context& ctx, const tokenizer& tok,
   if (mode == completion_mode::none) return out;
   using clock = std::chrono::steady_clock;
   const auto deadline = start + std::chrono::microseconds(static_cast<std::int64_t>(options.time_budget_ms * 1000));
-  const bool has_eot = ctx.get_model().config().n_vocab == 65536;  // World: id 0 ends the text
+  const auto eot = tok.end_of_text();
   const int max_lines = mode == completion_mode::single_line ? 1 : std::max(1, options.max_lines);
   auto gen_start = clock::now();
 
@@ -154,7 +154,7 @@ std::vector<suggestion> generate_suggestions(context& ctx, const tokenizer& tok,
         break;
       }
       std::int32_t next = smp.sample(logits);
-      if (has_eot && next == 0) break;
+      if (eot && next == *eot) break;
       smp.accept(next);
       text += dec.push(tok.token_bytes(next));
       if (stats) ++stats->generated_tokens;

@@ -3,22 +3,17 @@
 #include "engine/error.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace rwkv::engine {
 
 session::session(std::shared_ptr<const model> m, std::shared_ptr<const tokenizer> tok, session_options options)
     : model_(std::move(m)), tok_(std::move(tok)), options_(options) {
   if (options_.checkpoint_spacing < 1) options_.checkpoint_spacing = 1;
-  // Greedy longest-match tokenizers look at most max_token_bytes_ bytes ahead; that bounds how far
-  // back an edit can change the tokenization. BPE has no such bound: it is re-tokenized whole.
-  greedy_ = tok_->name() == "world" || tok_->name() == "bytes";
-  for (std::int64_t id = 0; id < tok_->vocab_size(); ++id) {
-    try {
-      max_token_bytes_ = std::max(max_token_bytes_, tok_->token_bytes(static_cast<std::int32_t>(id)).size());
-    } catch (const error&) {
-      // ids without bytes (end-of-text) never appear in encoded text
-    }
-  }
+  // Greedy tokenizers decide a token from a bounded number of bytes; that bounds how far back an
+  // edit can change the tokenization. Unbounded ones (BPE) are re-tokenized whole.
+  max_token_bytes_ = tok_->lookahead_bytes();
+  greedy_ = max_token_bytes_ != SIZE_MAX;
   reset("", "");
 }
 
@@ -225,7 +220,13 @@ bool session::state_at(context& ctx, std::size_t offset, cursor& out, const std:
   from->second.age = ++age_;
 
   if (from->first < b) {
-    if (!feed(ctx, from->first, b, out.st, tail.empty() ? out.logits.data() : nullptr, cancel, stats)) return false;
+    // Keep the state one token before b as well: typing most often changes only the last token,
+    // and then the next keystroke restores from there instead of from afar.
+    if (from->first < b - 1) {
+      if (!feed(ctx, from->first, b - 1, out.st, nullptr, cancel, stats)) return false;
+      add_checkpoint(b - 1, out.st, nullptr, false);
+    }
+    if (!feed(ctx, b - 1, b, out.st, tail.empty() ? out.logits.data() : nullptr, cancel, stats)) return false;
     add_checkpoint(b, out.st, tail.empty() ? out.logits.data() : nullptr, false);
   } else if (tail.empty()) {
     out.logits = from->second.logits;
@@ -265,6 +266,12 @@ std::int64_t session::prefeed(context& ctx, std::int64_t max_tokens, const std::
   feed_stats stats;
   feed(ctx, start, to, st, nullptr, cancel, &stats);
   return stats.tokens_fed;
+}
+
+std::vector<std::int64_t> session::checkpoint_positions() const {
+  std::vector<std::int64_t> out;
+  for (const auto& [k, c] : checkpoints_) out.push_back(k);
+  return out;
 }
 
 std::size_t session::checkpoint_bytes() const noexcept {

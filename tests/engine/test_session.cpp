@@ -61,9 +61,9 @@ struct doc_harness {
       a = b = text.size();
       ins = std::string(1, "abcdefghij(){};\n "[rng() % 17]);
     }
-    if (text.size() > 3000) {  // keep documents bounded
+    if (text.size() > 1200) {  // keep documents bounded (fresh evaluations stay cheap)
       a = 0;
-      b = 1000;
+      b = 400;
       ins.clear();
     }
     text.replace(a, b - a, ins);
@@ -141,14 +141,14 @@ void run_random_edits(std::shared_ptr<const engine::model> m, std::shared_ptr<co
 TEST_CASE("random edits keep byte-level sessions exact", "[engine][session]") {
   auto m = small_model(256);
   std::shared_ptr<const engine::tokenizer> tok = engine::make_byte_tokenizer();
-  run_random_edits(m, tok, 3, 500, 11);
+  run_random_edits(m, tok, 3, 400, 11);
 }
 
 TEST_CASE("random edits keep World-tokenizer sessions exact", "[engine][session]") {
   RWKV_REQUIRE_SHARED(vocab, "vocab/rwkv_vocab_v20230424.txt");
   auto m = small_model(65536);
   std::shared_ptr<const engine::tokenizer> tok = engine::load_world_tokenizer(vocab);
-  run_random_edits(m, tok, 3, 400, 23);
+  run_random_edits(m, tok, 3, 300, 23);
 }
 
 TEST_CASE("random edits keep RWKV-4 and RWKV-6 sessions exact", "[engine][session]") {

@@ -83,6 +83,8 @@ class session {
 
   std::size_t checkpoint_bytes() const noexcept;
   std::size_t checkpoint_count() const noexcept { return checkpoints_.size(); }
+  // Token counts at which checkpoints exist, ascending (for tests and status).
+  std::vector<std::int64_t> checkpoint_positions() const;
   // Frees memory: drops every other sparse checkpoint (doubling their spacing); when none is left
   // to thin, drops the oldest recent ones. Returns the bytes freed (0: nothing left to free).
   std::size_t thin_checkpoints();
