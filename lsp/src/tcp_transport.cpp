@@ -37,6 +37,7 @@ struct tcp_transport::impl {
   bool writing = false;
   bool broken = false;
   bool reading = false;
+  std::uint16_t port = 0;  // kept: the acceptor closes once the client is accepted
 };
 
 void tcp_transport::impl::start_read() {
@@ -99,6 +100,7 @@ tcp_transport::tcp_transport(const std::string& host, std::uint16_t port, framin
     impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
     impl_->acceptor.bind(endpoint);
     impl_->acceptor.listen(1);
+    impl_->port = impl_->acceptor.local_endpoint().port();
   } catch (const boost::system::system_error& e) {
     throw std::system_error(e.code().value(), std::generic_category(), "cannot listen on " + where);
   }
@@ -106,7 +108,7 @@ tcp_transport::tcp_transport(const std::string& host, std::uint16_t port, framin
 
 tcp_transport::~tcp_transport() = default;
 
-std::uint16_t tcp_transport::port() const { return impl_->acceptor.local_endpoint().port(); }
+std::uint16_t tcp_transport::port() const { return impl_->port; }
 
 transport_status tcp_transport::run(transport_handler& handler) {
   impl& self = *impl_;
