@@ -20,7 +20,7 @@ TEST_CASE("serve defaults to stdio with no settings", "[lsp][serve]") {
   CHECK(parse_serve_args({"--help"}).help);
 }
 
-TEST_CASE("--tcp takes HOST:PORT and defaults the host to 127.0.0.1", "[lsp][serve]") {
+TEST_CASE("the tcp option takes HOST:PORT and defaults the host to 127.0.0.1", "[lsp][serve]") {
   auto a = parse_serve_args({"--tcp", "0.0.0.0:7000"});
   CHECK(a.transport == kind::tcp);
   CHECK(a.host == "0.0.0.0");
