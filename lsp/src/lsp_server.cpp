@@ -81,7 +81,11 @@ lsp_server::lsp_server(transport& out, completion_service& service, server_optio
   service_.set_client_hooks(std::move(hooks));
 }
 
-lsp_server::~lsp_server() { stop_service("the server is stopping"); }
+lsp_server::~lsp_server() {
+  stop_service("the server is stopping");
+  // The hooks point at this object; the service outlives it.
+  service_.set_client_hooks({});
+}
 
 std::size_t lsp_server::pending_requests() const {
   std::lock_guard lock(pending_mutex_);

@@ -16,9 +16,12 @@
 // it may find anywhere, even glued to the end of a previous body. That is safe because a valid JSON
 // body cannot contain that sequence: JSON has no bare words and its strings cannot hold a raw
 // line break. Nothing is ever fatal at this layer; a transport closes only on EOF or I/O errors.
+// A message is lost only with the bytes around it: the one whose header was bad, and the next
+// one when stray bytes glued before its header form a valid-looking `name: value` line.
 // Lenient on purpose: header names are case-insensitive, a bare `\n` ends a header line, blank
 // lines between messages are skipped silently, identical duplicate Content-Length headers pass,
-// unknown headers are ignored.
+// unknown headers are ignored, and so is Content-Type (LSP only has utf-8; a body in another
+// charset then fails as invalid JSON or UTF-8 with a -32700 answer).
 //
 // Threads: a message_reader is used by one thread at a time (the transport's reading thread).
 #pragma once
