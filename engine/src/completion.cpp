@@ -136,6 +136,7 @@ std::vector<suggestion> generate_suggestions(context& ctx, const tokenizer& tok,
   const auto decodable = static_cast<std::size_t>(std::min<std::int64_t>(tok.vocab_size(), ctx.get_model().config().n_vocab));
   const int max_lines = mode == completion_mode::single_line ? 1 : std::max(1, options.max_lines);
   auto gen_start = clock::now();
+  bool stopped = false;  // on_text asked to stop
 
   for (int c = 0; c < std::max(1, options.candidates); ++c) {
     sampling_params sp;
@@ -158,8 +159,13 @@ std::vector<suggestion> generate_suggestions(context& ctx, const tokenizer& tok,
       std::int32_t next = smp.sample(std::span(logits).first(decodable));
       if (eot && next == *eot) break;
       smp.accept(next);
-      text += dec.push(tok.token_bytes(next));
+      std::string piece = dec.push(tok.token_bytes(next));
+      text += piece;
       if (stats) ++stats->generated_tokens;
+      if (options.on_text && !piece.empty() && !options.on_text(c, piece)) {
+        stopped = true;
+        break;
+      }
       // Stop as soon as the text can no longer grow into something the mode keeps.
       newlines = static_cast<int>(std::count(text.begin(), text.end(), '\n'));
       if (newlines >= max_lines && !blank(text.substr(0, text.rfind('\n')))) break;
@@ -177,6 +183,7 @@ std::vector<suggestion> generate_suggestions(context& ctx, const tokenizer& tok,
     if (s.text.empty()) continue;
     if (std::none_of(out.begin(), out.end(), [&](const suggestion& o) { return o.text == s.text; }))
       out.push_back(std::move(s));
+    if (stopped) break;
     if (cancel && cancel->load(std::memory_order_relaxed)) break;
     if (clock::now() >= deadline) break;
   }

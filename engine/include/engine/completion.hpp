@@ -23,6 +23,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,11 @@ struct completion_options {
   float temperature = 0.8f;      // for candidates after the first
   float top_p = 0.9f;
   std::uint64_t seed = 0;
+  // Streaming: called on the generating thread with each piece of decoded text as it is produced
+  // (candidate index, UTF-8 text of the raw generation, before finish_suggestion's clean-up, which
+  // may still cut or trim it). Returning false stops the whole generation; the candidate being
+  // generated is finished from what it has, and no further candidate is started. May be empty.
+  std::function<bool(int candidate, std::string_view text)> on_text;
 };
 
 // The text around the cursor.

@@ -90,6 +90,19 @@ class session {
   std::size_t thin_checkpoints();
   void drop_checkpoints() { checkpoints_.clear(); }
 
+  // Serialized form of the whole session (engine/src/session_file.cpp): magic "RWKVSESS", u32
+  // format version, u64 model fingerprint, the tokenizer's name and vocabulary size, the options,
+  // header, text, header and text tokens, then every checkpoint (position, kind, logits with an
+  // FNV-1a checksum, and the state in state::save's form). Loading checks everything: another
+  // model or tokenizer gives errc::state_mismatch, a corrupt or truncated file errc::bad_format,
+  // and the tokens must be what this session's tokenizer makes of the header and text. A session
+  // loaded from a file equals the saved one (text, tokens, checkpoints, states bit for bit), so
+  // its completions are the saved session's. On failure load() leaves the session unchanged.
+  void save(std::ostream& out) const;
+  void load(std::istream& in);
+  // True when both hold the same header, text, tokens and checkpoints (states compared exactly).
+  bool same_as(const session& other) const;
+
  private:
   struct checkpoint {
     state st;
