@@ -34,9 +34,9 @@ std::string percent_decode(std::string_view s) {
   return out;
 }
 
-// "// src/engine/model.cpp\n": where the text comes from, in the language's comment syntax, so
-// the model sees what a file of that kind starts like.
-std::string header_for(const std::string& uri, const std::string& language) {
+}  // namespace
+
+std::string document_header(const std::string& uri, const std::string& language) {
   std::string path = uri;
   if (path.rfind("file://", 0) == 0) path = percent_decode(path.substr(7));
   std::size_t cut = path.size();
@@ -55,8 +55,6 @@ std::string header_for(const std::string& uri, const std::string& language) {
   auto [open, close] = it == comments.end() ? std::pair<const char*, const char*>{"//", ""} : it->second;
   return std::string(open) + " " + path + close + "\n";
 }
-
-}  // namespace
 
 loaded_model load_model_from_settings(const service_settings& s) {
   if (s.model.empty())
@@ -226,7 +224,7 @@ void engine_service::open(const std::string& uri, const std::string& language_id
     auto& w = *w_;
     document& d = w.docs[uri];
     d.language = language_id;
-    d.header = header_for(uri, language_id);
+    d.header = document_header(uri, language_id);
     d.version = version;
     d.last_used = ++w.clock;
     d.session.reset();

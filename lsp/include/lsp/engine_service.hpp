@@ -38,6 +38,11 @@ using model_loader = std::function<loaded_model(const service_settings&)>;
 // settings.vocab or the model's vocabulary size.
 loaded_model load_model_from_settings(const service_settings& s);
 
+// The header a document's text is fed after: "// src/engine/model.cpp\n", where the text comes
+// from (the last three parts of the uri's path) in the language's comment syntax, so the model sees
+// what a file of that kind starts like. Shared with the C API's documents.
+std::string document_header(const std::string& uri, const std::string& language_id);
+
 class engine_service final : public completion_service {
  public:
   struct options {
