@@ -1,0 +1,27 @@
+#!/bin/bash
+# Installs the build into a temporary prefix and builds a host against it twice: through the
+# exported CMake package and through pkg-config.
+# usage: test_install.sh BUILD_DIR SOURCE_DIR WORK_DIR
+set -euo pipefail
+build=$1 src=$2 work=$3
+rm -rf "$work" && mkdir -p "$work"
+cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
+libdir=$(dirname "$(find "$work/prefix" -name 'librwkv-lsp.so' | head -1)")
+test -f "$work/prefix/include/rwkv_lsp.h"
+test -L "$libdir/librwkv-lsp.so"
+ls "$libdir"/librwkv-lsp.so.* > /dev/null
+
+cmake -S "$src/tests/plugin/consumer" -B "$work/consumer" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" > "$work/consumer.log"
+cmake --build "$work/consumer" >> "$work/consumer.log"
+LD_LIBRARY_PATH="$libdir" "$work/consumer/consumer"
+
+if command -v pkg-config > /dev/null; then
+  export PKG_CONFIG_PATH="$libdir/pkgconfig"
+  # shellcheck disable=SC2046
+  cc -std=c11 -pedantic -Werror -o "$work/consumer-pc" "$src/tests/plugin/consumer/main.c" $(pkg-config --cflags --libs rwkv-lsp)
+  LD_LIBRARY_PATH="$libdir" "$work/consumer-pc"
+  echo "2 passed, 0 failed"
+else
+  echo "pkg-config not found: checked the CMake package only"
+  echo "1 passed, 0 failed"
+fi
