@@ -1,5 +1,6 @@
 #include "common.hpp"
 
+#include "engine/embedded_model.hpp"
 #include "engine/error.hpp"
 #include "engine/tokenizer_select.hpp"
 
@@ -27,11 +28,12 @@ engine::load_options load_options_from(const args& a) {
 }
 
 std::shared_ptr<const engine::model> open_model(const args& a) {
-  return engine::model::load(a.require("--model"), load_options_from(a));
+  return engine::model::load(a.get_or("--model", engine::embedded_model_name), load_options_from(a));
 }
 
 std::unique_ptr<engine::tokenizer> open_tokenizer(const args& a, const engine::model& m) {
-  return engine::tokenizer_for_model(m.config().n_vocab, m.source(), a.get_or("--vocab", ""));
+  const std::string source = m.source() == engine::embedded_model_name ? "" : m.source();
+  return engine::tokenizer_for_model(m.config().n_vocab, source, a.get_or("--vocab", ""));
 }
 
 void print_json(const nlohmann::json& j) {

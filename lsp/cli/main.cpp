@@ -11,7 +11,7 @@ namespace {
 using rwkv::cli::command;
 
 const command commands[] = {
-    {"info", "info --model PATH [--threads N] [--dtype T]", rwkv::cli::cmd_info},
+    {"info", "info [--model PATH|builtin] [--threads N] [--dtype T]", rwkv::cli::cmd_info},
     {"tokenize", "tokenize --vocab PATH (--text S | --file F) [--decode]", rwkv::cli::cmd_tokenize},
     {"eval", "eval --model PATH (--tokens 1,2,3 | --text S [--vocab PATH]) [--mode seq|rnn] [--all-logits] [--threads N]",
      rwkv::cli::cmd_eval},
@@ -19,6 +19,9 @@ const command commands[] = {
      "generate --model PATH [--vocab PATH] --prompt S [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] "
      "[--seed S] [--stream]",
      rwkv::cli::cmd_generate},
+    {"complete",
+     "complete [--model PATH] --file SOURCE [--line L --column C | --offset BYTES] [--candidates N] [--format json|text]",
+     rwkv::cli::cmd_complete},
     {"bench", "bench (--model PATH | --random-shape 0.1b|0.4b|1.5b) [--dtype T] [--threads N] [--prefill 512] [--gen 128]",
      rwkv::cli::cmd_bench},
     {"bench-typing",

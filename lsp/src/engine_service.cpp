@@ -2,6 +2,7 @@
 
 #include "engine/completion.hpp"
 #include "engine/context.hpp"
+#include "engine/embedded_model.hpp"
 #include "engine/error.hpp"
 #include "engine/model.hpp"
 #include "engine/session.hpp"
@@ -59,17 +60,14 @@ std::string header_for(const std::string& uri, const std::string& language) {
 }  // namespace
 
 loaded_model load_model_from_settings(const service_settings& s) {
-  if (s.model.empty())
-    throw engine::error(engine::errc::bad_argument,
-                        "rwkv-lsp has no model configured: set \"model\" to a model file (e.g. a BlinkDL .pth) in "
-                        "the editor's settings or start the server with --model PATH");
   engine::load_options o;
   o.backend.name = s.backend;
   o.backend.threads = s.threads;
   loaded_model lm;
-  lm.model = engine::model::load(s.model, o);
-  lm.tokenizer = engine::tokenizer_for_model(lm.model->config().n_vocab, s.model, s.vocab);
-  lm.description = s.model;
+  lm.model = engine::model::load(s.model, o);  // "" = the built-in model
+  const bool builtin = s.model.empty() || s.model == engine::embedded_model_name;
+  lm.tokenizer = engine::tokenizer_for_model(lm.model->config().n_vocab, builtin ? "" : s.model, s.vocab);
+  lm.description = builtin ? engine::embedded_model_description() : s.model;
   return lm;
 }
 

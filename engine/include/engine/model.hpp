@@ -50,7 +50,8 @@ struct load_options {
 class model {
  public:
   // Reads any supported model file (format recognised by content) and prepares it for the
-  // backend. Throws engine::error with a message telling the user what to do.
+  // backend; "" or "builtin" is the model built into this build (engine/embedded_model.hpp).
+  // Throws engine::error with a message telling the user what to do.
   static std::shared_ptr<const model> load(const std::string& path, const load_options& options = {});
   static std::shared_ptr<const model> from_store(tensor_store store, const load_options& options = {});
 
