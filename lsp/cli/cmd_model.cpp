@@ -71,16 +71,11 @@ int cmd_tokenize(int argc, char** argv) {
 
 int cmd_eval(int argc, char** argv) {
   args a(argc, argv, 2, with_model_options({"--tokens", "--text", "--vocab", "--mode", "--chunk"}), {"--all-logits"});
-  auto m = open_model(a);
+  if (a.has("--tokens") == a.has("--text")) throw usage_error("give --tokens or --text (one of them)");
   std::vector<std::int32_t> tokens;
-  if (a.has("--tokens") && a.has("--text")) throw usage_error("give --tokens or --text, not both");
-  if (auto t = a.get("--tokens")) {
-    tokens = parse_token_list(*t);
-  } else if (auto text = a.get("--text")) {
-    tokens = open_tokenizer(a, *m)->encode(*text);
-  } else {
-    throw usage_error("missing --tokens or --text");
-  }
+  if (auto t = a.get("--tokens")) tokens = parse_token_list(*t);  // usage errors before the slow load
+  auto m = open_model(a);
+  if (auto text = a.get("--text")) tokens = open_tokenizer(a, *m)->encode(*text);
   if (tokens.empty()) throw usage_error("nothing to evaluate: the token list is empty");
   engine::eval_options o;
   std::string mode = a.get_or("--mode", "seq");
