@@ -54,6 +54,7 @@ int cmd_info(int argc, char** argv) {
                              {"peak_rss", peak_rss_mb()}}},
               {"backend", be.name},
               {"isa", be.isa},
+              {"precision", kernels::precision_name(be.precision)},
               {"threads", be.threads},
               {"fingerprint", m->fingerprint()}});
   return 0;
