@@ -118,7 +118,8 @@ void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
             for (int j = 0; j < 4; ++j) S[j] = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m16, sc[j] + sb)), dx);
             __m512i idx = first_idx;
             for (std::int64_t b = sb; b < std::min(nb, sb + 16); b += 2, idx = _mm512_add_epi32(idx, two)) {
-              const __m512i init = _mm512_permutexvar_epi32(idx, ninit);
+              // The block correction enters once per block: in its first lane (0 and 8) only.
+              const __m512i init = _mm512_maskz_permutexvar_epi32(0x0101, idx, ninit);
               const __m512i xv = _mm512_loadu_si512(xq + b * 32);
               for (int j = 0; j < 4; ++j) {
                 const __m512i acc = _mm512_dpbusd_epi32(init, unpack<L>(rows[j], b * 32, K, hi), xv);
