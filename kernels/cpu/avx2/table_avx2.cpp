@@ -14,22 +14,20 @@ namespace rwkv::kernels::cpu {
 namespace avx2 {
 namespace {
 
-std::size_t act_bytes(dot_path, bool gemm, std::int64_t T, std::int64_t K) {
-  return gemm ? f32mm::packed_bytes(T, K) : 0;
+std::size_t act_bytes(dot_path, bool, std::int64_t, std::int64_t) {
+  return 0;  // fp32 rows are read in place
 }
 
-void convert_acts(dot_path, bool gemm, const float* x, std::int64_t ldx, std::int64_t T, std::int64_t K, void* out) {
-  if (gemm) f32mm::pack_acts(x, ldx, T, K, static_cast<float*>(out));
-}
+void convert_acts(dot_path, bool, const float*, std::int64_t, std::int64_t, std::int64_t, void*) {}
 
 void gemv(const cpu_weight& w, dot_path, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
           const out_view& o, thread_scratch& s) {
-  f32mm::gemv(w, a, T, r0, r1, o, s);
+  f32mm::rows(w, a, T, r0, r1, o, s);
 }
 
 void gemm(const cpu_weight& w, dot_path, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
           const out_view& o, thread_scratch& s) {
-  f32mm::gemm(w, a, T, r0, r1, o, s);
+  f32mm::rows(w, a, T, r0, r1, o, s);
 }
 
 }  // namespace
@@ -41,8 +39,8 @@ const kernel_table* avx2_kernels() {
     k.isa = "avx2-fma";
     k.gemv = avx2::gemv;
     k.gemm = avx2::gemm;
-    k.gemm_min_tokens = 6;
-    k.gemm_rows = 16;
+    k.gemm_min_tokens = 4;
+    k.gemm_rows = 24;
     k.act_bytes = avx2::act_bytes;
     k.convert_acts = avx2::convert_acts;
     k.layer_norm = avx2::ew::layer_norm;

@@ -19,7 +19,7 @@ std::size_t act_bytes(dot_path path, bool gemm, std::int64_t T, std::int64_t K) 
   switch (path) {
     case dot_path::bf16: return bf16_act_bytes(gemm, T, K);
     case dot_path::int8: return int8_act_bytes(gemm, T, K);
-    default: return gemm ? f32mm::packed_bytes(T, K) : 0;
+    default: return 0;  // fp32 rows are read in place
   }
 }
 
@@ -28,26 +28,25 @@ void convert_acts(dot_path path, bool gemm, const float* x, std::int64_t ldx, st
   switch (path) {
     case dot_path::bf16: return bf16_convert(gemm, x, ldx, T, K, out);
     case dot_path::int8: return int8_convert(gemm, x, ldx, T, K, out);
-    default:
-      if (gemm) f32mm::pack_acts(x, ldx, T, K, static_cast<float*>(out));
+    default: return;
   }
 }
 
 void gemv(const cpu_weight& w, dot_path path, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
           const out_view& o, thread_scratch& s) {
   switch (path) {
-    case dot_path::bf16: return bf16_gemv(w, a, T, r0, r1, o, s);
+    case dot_path::bf16: return bf16_rows(w, a, T, r0, r1, o, s);
     case dot_path::int8: return int8_gemv(w, a, T, r0, r1, o, s);
-    default: return f32mm::gemv(w, a, T, r0, r1, o, s);
+    default: return f32mm::rows(w, a, T, r0, r1, o, s);
   }
 }
 
 void gemm(const cpu_weight& w, dot_path path, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
           const out_view& o, thread_scratch& s) {
   switch (path) {
-    case dot_path::bf16: return bf16_gemm(w, a, T, r0, r1, o, s);
+    case dot_path::bf16: return bf16_rows(w, a, T, r0, r1, o, s);
     case dot_path::int8: return int8_gemm(w, a, T, r0, r1, o, s);
-    default: return f32mm::gemm(w, a, T, r0, r1, o, s);
+    default: return f32mm::rows(w, a, T, r0, r1, o, s);
   }
 }
 
@@ -63,7 +62,7 @@ const kernel_table* avx512_kernels() {
     k.isa = k.bf16_dot && k.int8_dot ? "avx512-bf16-vnni" : k.bf16_dot ? "avx512-bf16" : k.int8_dot ? "avx512-vnni" : "avx512";
     k.gemv = avx512::gemv;
     k.gemm = avx512::gemm;
-    k.gemm_min_tokens = 6;
+    k.gemm_min_tokens = 4;
     k.gemm_rows = 32;
     k.act_bytes = avx512::act_bytes;
     k.convert_acts = avx512::convert_acts;
