@@ -2,6 +2,7 @@
 
 #include "kernels/quant.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <vector>
@@ -34,18 +35,29 @@ layout layout_of(dtype t) noexcept {
   }
 }
 
-bool is_planar(layout l) noexcept { return l == layout::q8 || l == layout::q4 || l == layout::q5; }
+bool is_interleaved(layout l) noexcept { return l == layout::q8 || l == layout::q4 || l == layout::q5; }
 
-// Byte and shift of column c's nibble in a q4/q5 row (see the layout in cpu_weight.hpp).
-inline void nibble_pos(std::int64_t c, std::int64_t cols, std::int64_t& byte, int& shift) noexcept {
-  const std::int64_t unit = c / 64, within = c % 64;
-  if ((unit + 1) * 64 <= cols) {
-    byte = unit * 32 + within % 32;
-    shift = within >= 32 ? 4 : 0;
-  } else {  // trailing unit of 32 columns
-    byte = unit * 32 + within % 16;
-    shift = within >= 16 ? 4 : 0;
+// Where column c's quant lives in a q8/q4/q5 row (see the layout in cpu_weight.hpp): its byte,
+// the nibble shift (q4/q5), and the bit index in the fifth-bit plane (q5).
+struct quant_pos {
+  std::int64_t byte;
+  int shift;
+  std::int64_t bit;
+};
+
+inline quant_pos position(layout l, std::int64_t c, std::int64_t cols) noexcept {
+  const std::int64_t nb = cols / 32, b = c / 32, s = b / 16, lane = b % 16;
+  const std::int64_t nbs = std::min<std::int64_t>(16, nb - s * 16);
+  const std::int64_t j = c % 32, g = j / 4, q = j % 4;
+  quant_pos p{};
+  if (l == layout::q8) {
+    p.byte = s * 512 + g * nbs * 4 + lane * 4 + q;
+  } else {
+    p.byte = s * 256 + (g / 2) * nbs * 4 + lane * 4 + q;
+    p.shift = (g % 2) * 4;
+    p.bit = s * 512 + g * nbs * 4 + lane * 4 + q;
   }
+  return p;
 }
 
 }  // namespace
@@ -72,7 +84,7 @@ void cpu_weight::init_layout(dtype t, std::int64_t rows, std::int64_t cols) {
       break;
     default: break;
   }
-  row_bytes_ = is_planar(lay_) ? scale_offset_ + 2 * nb : dtype_row_bytes(t, cols);
+  row_bytes_ = is_interleaved(lay_) ? scale_offset_ + 2 * nb : dtype_row_bytes(t, cols);
 }
 
 dtype weight_builder::target(const matrix& m, dtype want, bool fast) noexcept {
@@ -86,7 +98,7 @@ dtype weight_builder::target(const matrix& m, dtype want, bool fast) noexcept {
 std::unique_ptr<cpu_weight> weight_builder::start(const matrix& m, dtype target) {
   std::unique_ptr<cpu_weight> w(new cpu_weight());
   w->init_layout(target, m.rows, m.cols);
-  const bool borrow = target == m.type && !is_planar(w->lay_);
+  const bool borrow = target == m.type && !is_interleaved(w->lay_);
   if (borrow) {
     w->data_ = static_cast<const std::uint8_t*>(m.data);
   } else {
@@ -103,11 +115,11 @@ void weight_builder::fill(cpu_weight& w, const matrix& m, std::int64_t r0, std::
   const auto* src = static_cast<const std::uint8_t*>(m.data);
   std::vector<float> f(static_cast<std::size_t>(m.cols));
   std::vector<std::uint8_t> g;
-  if (is_planar(w.lay_) && m.type != w.type_) g.resize(static_cast<std::size_t>(ggml_row_bytes));
+  if (is_interleaved(w.lay_) && m.type != w.type_) g.resize(static_cast<std::size_t>(ggml_row_bytes));
   auto* dst = w.owned_.data();
   for (std::int64_t r = r0; r < r1; ++r) {
     const std::uint8_t* s = src + r * src_row_bytes;
-    if (!is_planar(w.lay_)) {  // plain or ggml target: decode, encode
+    if (!is_interleaved(w.lay_)) {  // plain or ggml target: decode, encode
       dequantize_row(m.type, s, f.data(), m.cols);
       quantize_row(w.type_, f.data(), dst + r * w.row_bytes_, m.cols);
       continue;
@@ -134,7 +146,7 @@ void cpu_weight::repack_rows(const std::uint8_t* ggml, std::int64_t ggml_row_byt
       if (lay_ == layout::q8) {
         const auto& blk = reinterpret_cast<const block_q8_0*>(src)[b];
         sc[b] = blk.d;
-        for (int j = 0; j < 32; ++j) dst[b * 32 + j] = static_cast<std::uint8_t>(blk.qs[j] + 128);
+        for (int j = 0; j < 32; ++j) dst[position(lay_, b * 32 + j, cols_).byte] = static_cast<std::uint8_t>(blk.qs[j] + 128);
         continue;
       }
       if (lay_ == layout::q4) {
@@ -155,12 +167,9 @@ void cpu_weight::repack_rows(const std::uint8_t* ggml, std::int64_t ggml_row_byt
         }
       }
       for (int j = 0; j < 32; ++j) {
-        const std::int64_t c = b * 32 + j;
-        std::int64_t byte;
-        int shift;
-        nibble_pos(c, cols_, byte, shift);
-        dst[byte] = static_cast<std::uint8_t>(dst[byte] | ((u[j] & 0xF) << shift));
-        if (lay_ == layout::q5 && (u[j] & 0x10)) dst[hi_offset_ + c / 8] |= static_cast<std::uint8_t>(1u << (c % 8));
+        const quant_pos p = position(lay_, b * 32 + j, cols_);
+        dst[p.byte] = static_cast<std::uint8_t>(dst[p.byte] | ((u[j] & 0xF) << p.shift));
+        if (lay_ == layout::q5 && (u[j] & 0x10)) dst[hi_offset_ + p.bit / 8] |= static_cast<std::uint8_t>(1u << (p.bit % 8));
       }
     }
   }
@@ -168,7 +177,7 @@ void cpu_weight::repack_rows(const std::uint8_t* ggml, std::int64_t ggml_row_byt
 
 void cpu_weight::decode_row(std::int64_t r, float* out) const noexcept {
   const std::uint8_t* p = row(r);
-  if (!is_planar(lay_)) {
+  if (!is_interleaved(lay_)) {
     dequantize_row(type_, p, out, cols_);
     return;
   }
@@ -177,16 +186,9 @@ void cpu_weight::decode_row(std::int64_t r, float* out) const noexcept {
     const float d = f16_to_f32(sc[b]);
     for (int j = 0; j < 32; ++j) {
       const std::int64_t c = b * 32 + j;
-      int u;
-      if (lay_ == layout::q8) {
-        u = p[c];
-      } else {
-        std::int64_t byte;
-        int shift;
-        nibble_pos(c, cols_, byte, shift);
-        u = (p[byte] >> shift) & 0xF;
-        if (lay_ == layout::q5) u |= ((p[hi_offset_ + c / 8] >> (c % 8)) & 1) << 4;
-      }
+      const quant_pos q = position(lay_, c, cols_);
+      int u = (p[q.byte] >> q.shift) & (lay_ == layout::q8 ? 0xFF : 0xF);
+      if (lay_ == layout::q5) u |= ((p[hi_offset_ + q.bit / 8] >> (q.bit % 8)) & 1) << 4;
       out[c] = static_cast<float>(u - zero_point_) * d;
     }
   }

@@ -4,19 +4,24 @@
 // (usually memory-mapped) bytes, whenever the stored type is the type computed with. Conversions
 // asked for at load (`--dtype`) produce owned memory. The 8/5/4-bit formats the kernels run
 // natively (q8_0, q5_0, q4_0) are kept in a row layout of our own that carries exactly the ggml
-// information (fp16 scale per 32 values, same quant values) but suits the int8 dot instruction:
+// information (an fp16 scale per block of 32 values, the same quant values) arranged for the int8
+// dot instruction (vpdpbusd: 16 lanes, each the sum of 4 unsigned x signed byte products):
 //
-//   q8: per row  [cols bytes: u = q + 128]                      [cols/32 fp16 scales]
-//   q4: per row  [cols/2 bytes of nibbles u = q + 8]            [cols/32 fp16 scales]
-//   q5: per row  [cols/2 bytes of low nibbles][cols/8 bytes: fifth bits]  [cols/32 fp16 scales]
+//  * values are stored unsigned, u = q + zero point (128, 8, 16), so w = d * (u - zero point);
+//    the zero point becomes a per-block correction from the activation side (the sum of its
+//    quants), which costs nothing per weight;
+//  * a row's blocks come in superblocks of 16 (the last may have nbs < 16): within a superblock,
+//    "chunk" g (g < 8) holds, for each block l, its values 4g .. 4g+3 as the 4 bytes of lane l. A
+//    chunk is nbs * 4 bytes, so eight vpdpbusd leave each block's full sum in its own lane — no
+//    reduction across lanes, and sums of 16 rows transpose into vectors over rows cheaply;
+//  * q8: chunks as bytes (superblock = 512 bytes). q4/q5: chunks 2h and 2h+1 share bytes (low and
+//    high nibble; superblock = 256 bytes). q5 adds a plane of fifth bits: per superblock a bit
+//    stream of chunks, chunk g's bits at g * nbs * 4 (bit = lane byte order), 64 bytes per full
+//    superblock.
 //
-// so that w = d * (u - zero_point) with u unsigned: the VNNI dot (unsigned x signed bytes) takes
-// u as is and the zero point becomes a per-block correction on the activation side (its sum),
-// which costs nothing per weight. Nibbles come in units of 64 columns: byte i holds column i in
-// its low and column 32 + i in its high nibble (a trailing unit of 32 columns: i and 16 + i), so
-// one 32-byte load unpacks to 64 consecutive columns. The fifth bits: bit c of the plane is
-// column c. Rows are stored back to back; buffers have 64 bytes of slack so vector loads may
-// overrun the last row.
+//   per row: [quants: cols (q8) or cols/2 bytes][q5: cols/8 bytes of fifth bits][cols/32 fp16 scales]
+//
+// Rows are stored back to back; buffers have 64 bytes of slack so vector loads may overrun.
 #pragma once
 
 #include "kernels/backend.hpp"
@@ -65,8 +70,8 @@ class cpu_weight final : public weight {
   layout lay() const noexcept { return lay_; }
   const std::uint8_t* row(std::int64_t r) const noexcept { return data_ + r * row_bytes_; }
   std::int64_t row_bytes() const noexcept { return row_bytes_; }
-  // Planar quantized layouts: blocks of 32 per row, where the scales and fifth bits start, and
-  // the zero point u - zp = q.
+  // Interleaved quantized layouts: blocks of 32 per row, where the scales and fifth bits start,
+  // and the zero point (u - zero point = q).
   std::int64_t blocks() const noexcept { return cols_ / 32; }
   std::int64_t scale_offset() const noexcept { return scale_offset_; }
   std::int64_t hi_offset() const noexcept { return hi_offset_; }

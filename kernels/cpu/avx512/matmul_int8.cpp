@@ -4,16 +4,18 @@
 // max|x| / 127, q = round_even(x / d), plus the sum of each block's quants. The weights are
 // stored unsigned (u = q_w + zero point, see cpu_weight.hpp), which is what vpdpbusd multiplies
 // (unsigned x signed bytes, four products per 32-bit lane), so a block's exact integer dot is
-//   sum(u * q) - zero_point * sum(q)
-// — the correction comes from the activation side and costs one integer per block and token.
-// Each block's integer is scaled by d_w * d_x in fp32. gemv and gemm compute the same integers
-// (exactly) and differ only in the order of the fp32 sums.
+//   i = sum(u * q) - zero_point * sum(q)
+// and each (row, token) result is  f = sum over blocks, in block order, of fma(float(i) * d_w, d_x, f).
+// Integers are exact in any order; the fp32 chain is the same in both kernels below, so single-
+// token and sequence mode give bit-identical products.
 //
-//  * gemv: 4 rows at a time from the stored rows; a vector holds two blocks (8 lanes each); the
-//    fp16 scales of 16 blocks are widened once and permuted into place per pair of blocks.
-//  * gemm: packs 32 rows into [K/4 granules][32 rows x 4 bytes] (one 16x16 dword transpose per 16
-//    rows x 64 columns) plus [blocks][32] fp32 scales, and runs 2 vectors of rows x 6 tokens:
-//    8 vpdpbusd per block into integer accumulators, then one convert + multiply + FMA.
+//  * gemm (many tokens): packs 32 rows into [blocks][8 granules][32 rows x 4 bytes] (one 16x16
+//    dword transpose per 16 rows and chunk) plus [blocks][32] fp32 scales, and runs 2 vectors of
+//    rows x 6 tokens: 8 vpdpbusd per block into integer accumulators (activation granules
+//    broadcast), then convert, multiply by the rows' scales, FMA with the token's scale.
+//  * gemv (few tokens): 16 rows at a time straight from the stored rows; thanks to the
+//    interleaved layout eight vpdpbusd leave a row's 16 block sums in 16 lanes, which are scaled
+//    by the row's scales, transposed into vectors over rows, and chained over blocks as above.
 #include "avx512/dot_kernels.hpp"
 #include "simd/vec_avx512.hpp"
 #define RWKV_CPU_ISA avx512
@@ -23,6 +25,7 @@
 #include <array>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 namespace rwkv::kernels::cpu::avx512 {
 
@@ -31,11 +34,12 @@ namespace {
 constexpr int NT = 6;   // tokens per register tile
 constexpr int MR = 32;  // rows per tile
 
-std::int64_t kpad(std::int64_t K) { return (K + 63) / 64 * 64; }
-std::int64_t nbpad(std::int64_t K) { return (K / 32 + 15) / 16 * 16; }
-std::int64_t token_bytes(std::int64_t K) { return kpad(K) + nbpad(K) * 8; }
+std::int64_t superblocks(std::int64_t K) { return (K / 32 + 15) / 16; }
+// gemv activations, per token: quants in the interleaved order (superblocks of 512 bytes, chunks
+// of 64, lanes beyond a short superblock zero), then per block (padded to 16) d and the sum.
+std::int64_t token_bytes(std::int64_t K) { return superblocks(K) * (512 + 16 * 8); }
 
-// One token: q[kpad] (zero-padded), d[nbpad], s[nbpad] (zero-padded). K is a multiple of 32.
+// One token in natural order: q[K], d[nb], s[nb]. K is a multiple of 32.
 void quantize_row(const float* x, std::int64_t K, std::int8_t* q, float* d, std::int32_t* s) {
   const std::int64_t nb = K / 32;
   for (std::int64_t b = 0; b < nb; ++b) {
@@ -49,89 +53,91 @@ void quantize_row(const float* x, std::int64_t K, std::int8_t* q, float* d, std:
     d[b] = db;
     s[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
   }
-  for (std::int64_t c = K; c < kpad(K); ++c) q[c] = 0;
-  for (std::int64_t b = nb; b < nbpad(K); ++b) d[b] = 0, s[b] = 0;
 }
 
-// 64 weights (columns c0 .. c0+63, or 32 and zeros at a row's trailing half unit) as u8.
+void quantize_token_interleaved(const float* x, std::int64_t K, std::uint8_t* tok) {
+  const std::int64_t nb = K / 32, nsb = superblocks(K);
+  alignas(64) std::int8_t q[16 * 32];
+  auto* xq = reinterpret_cast<std::int32_t*>(tok);
+  auto* d = reinterpret_cast<float*>(tok + nsb * 512);
+  auto* sum = reinterpret_cast<std::int32_t*>(d + nsb * 16);
+  for (std::int64_t sb = 0; sb < nsb; ++sb) {
+    const std::int64_t nbs = std::min<std::int64_t>(16, nb - sb * 16);
+    quantize_row(x + sb * 512, nbs * 32, q, d + sb * 16, sum + sb * 16);
+    for (std::int64_t l = nbs; l < 16; ++l) d[sb * 16 + l] = 0, sum[sb * 16 + l] = 0;
+    for (int g = 0; g < 8; ++g)
+      for (int l = 0; l < 16; ++l) {
+        std::int32_t v = 0;
+        if (l < nbs) std::memcpy(&v, q + l * 32 + g * 4, 4);
+        xq[sb * 128 + g * 16 + l] = v;
+      }
+  }
+}
+
+// Chunks 2h and 2h+1 of superblock sb of a row as u8 (lanes >= nbs zero).
 template <layout L>
-inline __m512i unpack(const std::uint8_t* row, std::int64_t c0, std::int64_t K, std::int64_t hi_off) {
-  const bool full = K - c0 >= 64;
+inline void unpack_pair(const std::uint8_t* row, std::int64_t sb, int nbs, int h, std::int64_t hi_off, __m512i& c0,
+                        __m512i& c1) {
+  const auto m = static_cast<__mmask64>(nbs == 16 ? ~0ull : (1ull << (nbs * 4)) - 1);
+  const std::int64_t chunk = nbs * 4;
   if constexpr (L == layout::q8) {
-    return full ? _mm512_loadu_si512(row + c0)
-                : _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + c0)));
+    const std::uint8_t* p = row + sb * 512 + 2 * h * chunk;
+    c0 = _mm512_maskz_loadu_epi8(m, p);
+    c1 = _mm512_maskz_loadu_epi8(m, p + chunk);
   } else {
-    __m512i u;
-    if (full) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + c0 / 2));
-      const __m256i m = _mm256_set1_epi8(0x0F);
-      u = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(v, m)),
-                             _mm256_and_si256(_mm256_srli_epi16(v, 4), m), 1);
-    } else {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c0 / 2));
-      const __m128i m = _mm_set1_epi8(0x0F);
-      const __m256i h = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_and_si128(v, m)),
-                                                _mm_and_si128(_mm_srli_epi16(v, 4), m), 1);
-      u = _mm512_zextsi256_si512(h);
-    }
+    const __m512i v = _mm512_maskz_loadu_epi8(m, row + sb * 256 + h * chunk);
+    const __m512i lo4 = _mm512_set1_epi8(0x0F);
+    c0 = _mm512_and_si512(v, lo4);
+    c1 = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
     if constexpr (L == layout::q5) {
-      std::uint64_t bits = 0;
-      std::memcpy(&bits, row + hi_off + c0 / 8, full ? 8 : 4);
-      u = _mm512_mask_add_epi8(u, _cvtu64_mask64(bits), u, _mm512_set1_epi8(16));
+      const std::uint8_t* bits = row + hi_off + sb * 64;
+      const std::int64_t b0 = 2 * h * chunk, b1 = b0 + chunk;  // bit positions of the two chunks
+      std::uint64_t w0, w1;
+      std::memcpy(&w0, bits + b0 / 8, 8);
+      std::memcpy(&w1, bits + b1 / 8, 8);
+      const __m512i sixteen = _mm512_set1_epi8(16);
+      c0 = _mm512_mask_add_epi8(c0, _cvtu64_mask64(w0 >> (b0 % 8)) & m, c0, sixteen);
+      c1 = _mm512_mask_add_epi8(c1, _cvtu64_mask64(w1 >> (b1 % 8)) & m, c1, sixteen);
     }
-    return u;
   }
 }
 
 template <layout L>
 void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
             const out_view& o) {
-  constexpr int RB = 16, TB = 8;
-  alignas(64) float dots[TB * RB];
-  const std::int64_t K = w.cols(), nb = w.blocks(), hi = w.hi_offset(), ldt = token_bytes(K);
+  const std::int64_t K = w.cols(), nb = w.blocks(), nsb = superblocks(K), hi = w.hi_offset(), ldt = token_bytes(K);
   const __m512i neg_zp = _mm512_set1_epi32(-w.zero_point());
-  const __m512i first_idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), two = _mm512_set1_epi32(2);
   const auto* acts = static_cast<const std::uint8_t*>(a.converted);
-  for (std::int64_t rb = r0; rb < r1; rb += RB) {
-    const int nr = static_cast<int>(std::min<std::int64_t>(RB, r1 - rb));
-    for (std::int64_t t0 = 0; t0 < T; t0 += TB) {
-      const std::int64_t nt = std::min<std::int64_t>(TB, T - t0);
-      for (int i = 0; i < nr; i += 4) {
-        const std::uint8_t* rows[4];
-        const std::uint16_t* sc[4];
-        for (int j = 0; j < 4; ++j) {  // a short group repeats its last row (extra dots unused)
-          const std::int64_t r = rb + std::min(i + j, nr - 1);
-          rows[j] = w.row(r);
-          sc[j] = w.scales(r);
-        }
-        for (std::int64_t t = 0; t < nt; ++t) {
-          const std::uint8_t* tok = acts + (t0 + t) * ldt;
-          const auto* xq = reinterpret_cast<const std::int8_t*>(tok);
-          const auto* xd = reinterpret_cast<const float*>(tok + kpad(K));
-          const auto* xs = reinterpret_cast<const std::int32_t*>(xd + nbpad(K));
-          __m512 f[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-          for (std::int64_t sb = 0; sb < nb; sb += 16) {
-            const auto m16 = static_cast<__mmask16>(nb - sb >= 16 ? 0xffff : (1u << (nb - sb)) - 1);
-            const __m512 dx = _mm512_load_ps(xd + sb);
-            const __m512i ninit = _mm512_mullo_epi32(_mm512_load_si512(xs + sb), neg_zp);
-            __m512 S[4];
-            for (int j = 0; j < 4; ++j) S[j] = _mm512_mul_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m16, sc[j] + sb)), dx);
-            __m512i idx = first_idx;
-            for (std::int64_t b = sb; b < std::min(nb, sb + 16); b += 2, idx = _mm512_add_epi32(idx, two)) {
-              // The block correction enters once per block: in its first lane (0 and 8) only.
-              const __m512i init = _mm512_maskz_permutexvar_epi32(0x0101, idx, ninit);
-              const __m512i xv = _mm512_loadu_si512(xq + b * 32);
-              for (int j = 0; j < 4; ++j) {
-                const __m512i acc = _mm512_dpbusd_epi32(init, unpack<L>(rows[j], b * 32, K, hi), xv);
-                f[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_permutexvar_ps(idx, S[j]), f[j]);
-              }
-            }
+  for (std::int64_t rb = r0; rb < r1; rb += 16) {
+    const int nr = static_cast<int>(std::min<std::int64_t>(16, r1 - rb));
+    for (std::int64_t t = 0; t < T; ++t) {
+      const std::uint8_t* tok = acts + t * ldt;
+      const auto* xd = reinterpret_cast<const float*>(tok + nsb * 512);
+      const auto* xs = reinterpret_cast<const std::int32_t*>(xd + nsb * 16);
+      __m512 f = _mm512_setzero_ps();
+      for (std::int64_t sb = 0; sb < nsb; ++sb) {
+        const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
+        const __m512i init = _mm512_mullo_epi32(_mm512_load_si512(xs + sb * 16), neg_zp);
+        __m512i x[8];
+        for (int g = 0; g < 8; ++g) x[g] = _mm512_load_si512(tok + sb * 512 + g * 64);
+        __m512 t2[16];
+        for (int r = 0; r < 16; ++r) {
+          const std::int64_t row = rb + std::min(r, nr - 1);  // repeats are never stored
+          const std::uint8_t* p = w.row(row);
+          __m512i acc = init;
+          for (int h = 0; h < 4; ++h) {
+            __m512i c0, c1;
+            unpack_pair<L>(p, sb, nbs, h, hi, c0, c1);
+            acc = _mm512_dpbusd_epi32(acc, c0, x[2 * h]);
+            acc = _mm512_dpbusd_epi32(acc, c1, x[2 * h + 1]);
           }
-          _mm_storeu_ps(dots + t * RB + i, hsum4(f[0], f[1], f[2], f[3]));
+          const __m512 sw = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(nbs), w.scales(row) + sb * 16));
+          t2[r] = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), sw);
         }
+        transpose(t2);  // t2[l]: block sb*16 + l of the 16 rows
+        for (int l = 0; l < nbs; ++l) f = _mm512_fmadd_ps(t2[l], _mm512_set1_ps(xd[sb * 16 + l]), f);
       }
-      for (std::int64_t t = 0; t < nt; ++t)
-        store_act(o.y + (t0 + t) * o.ldy + rb, _mm512_load_ps(dots + t * RB), nr, o.act, o.accumulate);
+      store_act(o.y + t * o.ldy + rb, f, nr, o.act, o.accumulate);
     }
   }
 }
@@ -142,21 +148,20 @@ void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
 // [blocks][NT] floats, then s as [blocks][NT] ints.
 std::int64_t group_bytes(std::int64_t K) { return (K / 4 * NT + 2 * (K / 32) * NT) * 4; }
 
-void pack_acts(const float* x, std::int64_t ldx, std::int64_t T, std::int64_t K, std::uint8_t* out,
-               thread_scratch& s) {
+void pack_acts(const float* x, std::int64_t ldx, std::int64_t T, std::int64_t K, std::uint8_t* out) {
   const std::int64_t G = K / 4, nb = K / 32;
-  s.rows.reserve(static_cast<std::size_t>(token_bytes(K)));
-  auto* q = reinterpret_cast<std::int8_t*>(s.rows.data());
-  auto* d = reinterpret_cast<float*>(s.rows.data() + kpad(K));
-  auto* sum = reinterpret_cast<std::int32_t*>(d + nbpad(K));
+  thread_local std::vector<std::int8_t> q;  // one token row; grown once per thread
+  thread_local std::vector<float> d;
+  thread_local std::vector<std::int32_t> sum;
+  if (q.size() < static_cast<std::size_t>(K)) q.resize(static_cast<std::size_t>(K)), d.resize(static_cast<std::size_t>(nb)), sum.resize(static_cast<std::size_t>(nb));
   for (std::int64_t g = 0; g * NT < T; ++g) {
     auto* oq = reinterpret_cast<std::int32_t*>(out + g * group_bytes(K));
     auto* od = reinterpret_cast<float*>(oq + G * NT);
     auto* os = reinterpret_cast<std::int32_t*>(od + nb * NT);
     for (int t = 0; t < NT; ++t) {
       const std::int64_t tt = g * NT + t;
-      if (tt < T) quantize_row(x + tt * ldx, K, q, d, sum);
-      const auto* qg = reinterpret_cast<const std::int32_t*>(q);
+      if (tt < T) quantize_row(x + tt * ldx, K, q.data(), d.data(), sum.data());
+      const auto* qg = reinterpret_cast<const std::int32_t*>(q.data());
       for (std::int64_t j = 0; j < G; ++j) oq[j * NT + t] = tt < T ? qg[j] : 0;
       for (std::int64_t b = 0; b < nb; ++b) {
         od[b * NT + t] = tt < T ? d[b] : 0.0f;
@@ -168,17 +173,27 @@ void pack_acts(const float* x, std::int64_t ldx, std::int64_t T, std::int64_t K,
 
 template <layout L>
 void pack_tile(const cpu_weight& w, std::int64_t rb, int nr, std::uint8_t* tq, float* ts) {
-  const std::int64_t K = w.cols(), nb = w.blocks(), hi = w.hi_offset();
+  const std::int64_t nb = w.blocks(), hi = w.hi_offset();
   for (int z = 0; z < 2; ++z) {
-    for (std::int64_t c0 = 0; c0 < K; c0 += 64) {
-      __m512 v[16];
-      for (int i = 0; i < 16; ++i) {
-        const int row = z * 16 + i;
-        v[i] = row < nr ? _mm512_castsi512_ps(unpack<L>(w.row(rb + row), c0, K, hi)) : _mm512_setzero_ps();
+    for (std::int64_t sb = 0; sb * 16 < nb; ++sb) {
+      const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
+      for (int h = 0; h < 4; ++h) {
+        __m512 v0[16], v1[16];
+        for (int i = 0; i < 16; ++i) {
+          const int row = z * 16 + i;
+          __m512i c0 = _mm512_setzero_si512(), c1 = c0;
+          if (row < nr) unpack_pair<L>(w.row(rb + row), sb, nbs, h, hi, c0, c1);
+          v0[i] = _mm512_castsi512_ps(c0);
+          v1[i] = _mm512_castsi512_ps(c1);
+        }
+        transpose(v0);  // v0[l]: granule 2h of block sb*16 + l, 16 rows
+        transpose(v1);
+        for (int l = 0; l < nbs; ++l) {
+          const std::int64_t b = sb * 16 + l;
+          _mm512_store_ps(reinterpret_cast<float*>(tq + ((b * 8 + 2 * h) * 2 + z) * 64), v0[l]);
+          _mm512_store_ps(reinterpret_cast<float*>(tq + ((b * 8 + 2 * h + 1) * 2 + z) * 64), v1[l]);
+        }
       }
-      transpose(v);
-      const std::int64_t ng = std::min<std::int64_t>(16, (K - c0) / 4);
-      for (std::int64_t j = 0; j < ng; ++j) _mm512_store_ps(reinterpret_cast<float*>(tq + ((c0 / 4 + j) * 2 + z) * 64), v[j]);
     }
     for (std::int64_t b0 = 0; b0 < nb; b0 += 16) {
       const auto m16 = static_cast<__mmask16>(nb - b0 >= 16 ? 0xffff : (1u << (nb - b0)) - 1);
@@ -269,15 +284,10 @@ std::size_t int8_act_bytes(bool gemm, std::int64_t T, std::int64_t K) {
 void int8_convert(bool gemm, const float* x, std::int64_t ldx, std::int64_t T, std::int64_t K, void* out) {
   auto* o = static_cast<std::uint8_t*>(out);
   if (gemm) {
-    thread_local thread_scratch scratch;  // one token row; grown once per thread
-    pack_acts(x, ldx, T, K, o, scratch);
+    pack_acts(x, ldx, T, K, o);
     return;
   }
-  for (std::int64_t t = 0; t < T; ++t) {
-    std::uint8_t* tok = o + t * token_bytes(K);
-    auto* d = reinterpret_cast<float*>(tok + kpad(K));
-    quantize_row(x + t * ldx, K, reinterpret_cast<std::int8_t*>(tok), d, reinterpret_cast<std::int32_t*>(d + nbpad(K)));
-  }
+  for (std::int64_t t = 0; t < T; ++t) quantize_token_interleaved(x + t * ldx, K, o + t * token_bytes(K));
 }
 
 void int8_gemv(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
