@@ -22,12 +22,12 @@ void convert_acts(dot_path, bool, const float*, std::int64_t, std::int64_t, std:
 
 void gemv(const cpu_weight& w, dot_path, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
           const out_view& o, thread_scratch& s) {
-  f32mm::rows(w, a, T, r0, r1, o, s);
+  f32mm::rows(w, a, T, r0, r1, o, s, 1 << 30);
 }
 
 void gemm(const cpu_weight& w, dot_path, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
           const out_view& o, thread_scratch& s) {
-  f32mm::rows(w, a, T, r0, r1, o, s);
+  f32mm::rows(w, a, T, r0, r1, o, s, 0);
 }
 
 }  // namespace

@@ -10,8 +10,10 @@ namespace rwkv::kernels::cpu::avx512 {
 
 std::size_t bf16_act_bytes(bool gemm, std::int64_t T, std::int64_t K);
 void bf16_convert(bool gemm, const float* x, std::int64_t ldx, std::int64_t T, std::int64_t K, void* out);
-// One kernel for one token and many (bit-identical results either way).
-void bf16_rows(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
+// gemv (few tokens) and gemm (many) give bit-identical results; they differ in loop order.
+void bf16_gemv(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
+               const out_view& o, thread_scratch& s);
+void bf16_gemm(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
                const out_view& o, thread_scratch& s);
 
 std::size_t int8_act_bytes(bool gemm, std::int64_t T, std::int64_t K);

@@ -104,38 +104,43 @@ inline void unpack_pair(const std::uint8_t* row, std::int64_t sb, int nbs, int h
 
 template <layout L>
 void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
-            const out_view& o) {
+            const out_view& o, thread_scratch& s) {
   const std::int64_t K = w.cols(), nb = w.blocks(), nsb = superblocks(K), hi = w.hi_offset(), ldt = token_bytes(K);
   const __m512i neg_zp = _mm512_set1_epi32(-w.zero_point());
   const auto* acts = static_cast<const std::uint8_t*>(a.converted);
+  // Scaled block sums of 16 rows, per superblock: rows are read whole, one after the other (one
+  // ascending stream for the prefetchers), and transposed to vectors over rows afterwards.
+  s.rows.reserve(static_cast<std::size_t>(nsb) * 16 * 64);
+  auto* t2 = reinterpret_cast<__m512*>(s.rows.data());
   for (std::int64_t rb = r0; rb < r1; rb += 16) {
     const int nr = static_cast<int>(std::min<std::int64_t>(16, r1 - rb));
     for (std::int64_t t = 0; t < T; ++t) {
       const std::uint8_t* tok = acts + t * ldt;
       const auto* xd = reinterpret_cast<const float*>(tok + nsb * 512);
       const auto* xs = reinterpret_cast<const std::int32_t*>(xd + nsb * 16);
-      __m512 f = _mm512_setzero_ps();
-      for (std::int64_t sb = 0; sb < nsb; ++sb) {
-        const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
-        const __m512i init = _mm512_mullo_epi32(_mm512_load_si512(xs + sb * 16), neg_zp);
-        __m512i x[8];
-        for (int g = 0; g < 8; ++g) x[g] = _mm512_load_si512(tok + sb * 512 + g * 64);
-        __m512 t2[16];
-        for (int r = 0; r < 16; ++r) {
-          const std::int64_t row = rb + std::min(r, nr - 1);  // repeats are never stored
-          const std::uint8_t* p = w.row(row);
-          __m512i acc = init;
+      for (int r = 0; r < 16; ++r) {
+        const std::int64_t row = rb + std::min(r, nr - 1);  // repeats are never stored
+        const std::uint8_t* p = w.row(row);
+        for (std::int64_t sb = 0; sb < nsb; ++sb) {
+          const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
+          __m512i acc = _mm512_mullo_epi32(_mm512_load_si512(xs + sb * 16), neg_zp);
           for (int h = 0; h < 4; ++h) {
             __m512i c0, c1;
             unpack_pair<L>(p, sb, nbs, h, hi, c0, c1);
-            acc = _mm512_dpbusd_epi32(acc, c0, x[2 * h]);
-            acc = _mm512_dpbusd_epi32(acc, c1, x[2 * h + 1]);
+            acc = _mm512_dpbusd_epi32(acc, c0, _mm512_load_si512(tok + sb * 512 + 2 * h * 64));
+            acc = _mm512_dpbusd_epi32(acc, c1, _mm512_load_si512(tok + sb * 512 + (2 * h + 1) * 64));
           }
           const __m512 sw = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(nbs), w.scales(row) + sb * 16));
-          t2[r] = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), sw);
+          t2[sb * 16 + r] = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), sw);
         }
-        transpose(t2);  // t2[l]: block sb*16 + l of the 16 rows
-        for (int l = 0; l < nbs; ++l) f = _mm512_fmadd_ps(t2[l], _mm512_set1_ps(xd[sb * 16 + l]), f);
+      }
+      __m512 f = _mm512_setzero_ps();
+      for (std::int64_t sb = 0; sb < nsb; ++sb) {
+        const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
+        __m512 v[16];
+        for (int r = 0; r < 16; ++r) v[r] = t2[sb * 16 + r];
+        transpose(v);  // v[l]: block sb*16 + l of the 16 rows
+        for (int l = 0; l < nbs; ++l) f = _mm512_fmadd_ps(v[l], _mm512_set1_ps(xd[sb * 16 + l]), f);
       }
       store_act(o.y + t * o.ldy + rb, f, nr, o.act, o.accumulate);
     }
@@ -174,6 +179,9 @@ void pack_acts(const float* x, std::int64_t ldx, std::int64_t T, std::int64_t K,
 template <layout L>
 void pack_tile(const cpu_weight& w, std::int64_t rb, int nr, std::uint8_t* tq, float* ts) {
   const std::int64_t nb = w.blocks(), hi = w.hi_offset();
+  // The packing below walks the rows in column order; fetch them in address order first.
+  for (std::int64_t b = 0; b < nr * w.row_bytes(); b += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(w.row(rb) + b), _MM_HINT_T1);
   for (int z = 0; z < 2; ++z) {
     for (std::int64_t sb = 0; sb * 16 < nb; ++sb) {
       const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
@@ -291,11 +299,11 @@ void int8_convert(bool gemm, const float* x, std::int64_t ldx, std::int64_t T, s
 }
 
 void int8_gemv(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
-               const out_view& o, thread_scratch&) {
+               const out_view& o, thread_scratch& s) {
   switch (w.lay()) {
-    case layout::q8: return gemv_t<layout::q8>(w, a, T, r0, r1, o);
-    case layout::q5: return gemv_t<layout::q5>(w, a, T, r0, r1, o);
-    default: return gemv_t<layout::q4>(w, a, T, r0, r1, o);
+    case layout::q8: return gemv_t<layout::q8>(w, a, T, r0, r1, o, s);
+    case layout::q5: return gemv_t<layout::q5>(w, a, T, r0, r1, o, s);
+    default: return gemv_t<layout::q4>(w, a, T, r0, r1, o, s);
   }
 }
 

@@ -35,18 +35,18 @@ void convert_acts(dot_path path, bool gemm, const float* x, std::int64_t ldx, st
 void gemv(const cpu_weight& w, dot_path path, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
           const out_view& o, thread_scratch& s) {
   switch (path) {
-    case dot_path::bf16: return bf16_rows(w, a, T, r0, r1, o, s);
+    case dot_path::bf16: return bf16_gemv(w, a, T, r0, r1, o, s);
     case dot_path::int8: return int8_gemv(w, a, T, r0, r1, o, s);
-    default: return f32mm::rows(w, a, T, r0, r1, o, s);
+    default: return f32mm::rows(w, a, T, r0, r1, o, s, 1 << 30);
   }
 }
 
 void gemm(const cpu_weight& w, dot_path path, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
           const out_view& o, thread_scratch& s) {
   switch (path) {
-    case dot_path::bf16: return bf16_rows(w, a, T, r0, r1, o, s);
+    case dot_path::bf16: return bf16_gemm(w, a, T, r0, r1, o, s);
     case dot_path::int8: return int8_gemm(w, a, T, r0, r1, o, s);
-    default: return f32mm::rows(w, a, T, r0, r1, o, s);
+    default: return f32mm::rows(w, a, T, r0, r1, o, s, 0);
   }
 }
 
