@@ -225,8 +225,9 @@ void receptance_ffn::forward(kernels::backend& b, context::scratch& s, std::size
   const float* mixes[] = {mix_k.get(), mix_r.get()};
   float* outs[] = {xk, xr};
   b.mix(xx, dx, mixes, outs, 2, T, C);
-  b.matmul(*receptance, xr, C, xx, C, T, kernels::activation::sigmoid, false);  // xx: r
-  b.matmul(*key, xk, C, hidden, F, T, kernels::activation::relu_sq, false);
+  const kernels::matmul_job first[] = {{receptance.get(), xr, C, xx, C, kernels::activation::sigmoid, false},  // xx: r
+                                       {key.get(), xk, C, hidden, F, kernels::activation::relu_sq, false}};
+  b.matmul_many(first, T);
   b.matmul(*value, hidden, F, dx, C, T, kernels::activation::none, false);  // dx: value out
   b.add_mul(xx, dx, x, T * C);
 }
