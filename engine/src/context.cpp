@@ -68,6 +68,7 @@ std::size_t context::eval(std::span<const std::int32_t> tokens, state& s, float*
       if (host_logits) b.download(host_logits, dev_logits, static_cast<std::size_t>(rows * V));
     }
     done += T;
+    if (all_rows && last && logits) std::copy(host_logits + (T - 1) * V, host_logits + T * V, logits);
   }
   if (done < total && logits && !options.all_logits) {
     // Cancelled: the caller's logits would be stale; mark them unusable rather than leave garbage.

@@ -70,7 +70,10 @@ model_config detect(const tensor_store& s) {
     c.lora_decay = static_cast<int>(dim(need(s, a0 + "w1", why), 1));
     c.lora_aaa = static_cast<int>(dim(need(s, a0 + "a1", why), 1));
     c.lora_gate = static_cast<int>(dim(need(s, a0 + "g1", why), 1));
-    if (n_layer > 1) c.lora_value = static_cast<int>(dim(need(s, "blocks.1.att.v1", why), 1));
+    if (n_layer > 1)
+      c.lora_value = static_cast<int>(dim(need(s, "blocks.1.att.v1", why), 1));
+    else if (const tensor* v1 = s.find(a0 + "v1"))
+      c.lora_value = static_cast<int>(dim(*v1, 1));
   } else if (s.contains(a0 + "time_maa_x")) {
     c.arch = architecture::v6;
     const std::string why = "looks like RWKV-6";

@@ -146,10 +146,10 @@ int cmd_generate(int argc, char** argv) {
   engine::utf8_decoder dec;
   std::string text;
   std::int64_t generated = 0;
-  const bool has_eot = m->config().n_vocab == 65536;  // World: token 0 ends the text
+  const auto eot = tok->end_of_text();
   for (; generated < max_tokens; ++generated) {
     std::int32_t next = smp.sample(logits);
-    if (has_eot && next == 0) break;
+    if (eot && next == *eot) break;
     smp.accept(next);
     std::string piece = dec.push(tok->token_bytes(next));
     text += piece;

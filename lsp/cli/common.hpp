@@ -43,5 +43,6 @@ int cmd_tokenize(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_bench_typing(int argc, char** argv);
 
 }  // namespace rwkv::cli

@@ -21,6 +21,9 @@ const command commands[] = {
      rwkv::cli::cmd_generate},
     {"bench", "bench (--model PATH | --random-shape 0.1b|0.4b|1.5b) [--dtype T] [--threads N] [--prefill 512] [--gen 128]",
      rwkv::cli::cmd_bench},
+    {"bench-typing",
+     "bench-typing (--model PATH | --random-shape 0.1b) --file SOURCE [--vocab PATH] [--threads N] [--small-tokens 200]",
+     rwkv::cli::cmd_bench_typing},
 };
 
 void print_usage(std::ostream& os) {

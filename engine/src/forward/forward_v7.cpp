@@ -49,6 +49,13 @@ class model_v7 final : public model::impl {
       L.w2 = l.matrix_transposed(a + "w2", c.lora_decay, C);
       L.a1 = l.matrix_transposed(a + "a1", C, c.lora_aaa);
       L.a2 = l.matrix_transposed(a + "a2", c.lora_aaa, C);
+      if (i == 0 && l.has(a + "v0")) {
+        // Real checkpoints carry value-residual parameters on layer 0 too; they are unused there
+        // (layer 0 produces v_first), as in the reference implementation.
+        l.host_vec(a + "v0", C);
+        l.require(a + "v1", C * c.lora_value);
+        l.require(a + "v2", C * c.lora_value);
+      }
       if (i > 0) {
         L.v0 = l.vec(a + "v0", C);
         L.v1 = l.matrix_transposed(a + "v1", C, c.lora_value);
