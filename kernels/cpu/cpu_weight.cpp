@@ -181,15 +181,31 @@ void cpu_weight::decode_row(std::int64_t r, float* out) const noexcept {
     dequantize_row(type_, p, out, cols_);
     return;
   }
+  // Chunk by chunk (see the layout in cpu_weight.hpp): chunk g of superblock sb holds, in lane l,
+  // values 4g .. 4g+3 of block sb*16 + l. w = (u - zero point) * d, as the reference computes it.
   const auto* sc = scales(r);
-  for (std::int64_t b = 0; b < blocks(); ++b) {
-    const float d = f16_to_f32(sc[b]);
-    for (int j = 0; j < 32; ++j) {
-      const std::int64_t c = b * 32 + j;
-      const quant_pos q = position(lay_, c, cols_);
-      int u = (p[q.byte] >> q.shift) & (lay_ == layout::q8 ? 0xFF : 0xF);
-      if (lay_ == layout::q5) u |= ((p[hi_offset_ + q.bit / 8] >> (q.bit % 8)) & 1) << 4;
-      out[c] = static_cast<float>(u - zero_point_) * d;
+  const std::int64_t nb = blocks();
+  for (std::int64_t sb = 0; sb * 16 < nb; ++sb) {
+    const std::int64_t nbs = std::min<std::int64_t>(16, nb - sb * 16), chunk = nbs * 4;
+    float d[16];
+    for (std::int64_t l = 0; l < nbs; ++l) d[l] = f16_to_f32(sc[sb * 16 + l]);
+    for (int g = 0; g < 8; ++g) {
+      std::uint8_t u[64];
+      if (lay_ == layout::q8) {
+        std::memcpy(u, p + sb * 512 + g * chunk, static_cast<std::size_t>(chunk));
+      } else {
+        const std::uint8_t* q = p + sb * 256 + (g / 2) * chunk;
+        const int shift = (g % 2) * 4;
+        for (std::int64_t i = 0; i < chunk; ++i) u[i] = (q[i] >> shift) & 0xF;
+        if (lay_ == layout::q5)
+          for (std::int64_t i = 0; i < chunk; ++i) {
+            const std::int64_t bit = sb * 512 + g * chunk + i;
+            u[i] = static_cast<std::uint8_t>(u[i] | (((p[hi_offset_ + bit / 8] >> (bit % 8)) & 1) << 4));
+          }
+      }
+      for (std::int64_t l = 0; l < nbs; ++l)
+        for (int q = 0; q < 4; ++q)
+          out[(sb * 16 + l) * 32 + g * 4 + q] = static_cast<float>(u[l * 4 + q] - zero_point_) * d[l];
     }
   }
 }

@@ -23,4 +23,7 @@ void int8_gemv(const cpu_weight& w, const act_view& a, std::int64_t T, std::int6
 void int8_gemm(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
                const out_view& o, thread_scratch& s);
 
+// A q8/q5/q4 row decoded to fp32 (exact precision), vectorized.
+void int8_decode_row(const cpu_weight& w, std::int64_t r, float* out);
+
 }  // namespace rwkv::kernels::cpu::avx512

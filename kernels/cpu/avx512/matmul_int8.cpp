@@ -298,6 +298,50 @@ void int8_convert(bool gemm, const float* x, std::int64_t ldx, std::int64_t T, s
   for (std::int64_t t = 0; t < T; ++t) quantize_token_interleaved(x + t * ldx, K, o + t * token_bytes(K));
 }
 
+// Row r as fp32, w = (u - zero point) * d exactly as the reference dequantizes (the integer
+// difference is exact in fp32; one rounding for the product). For exact precision.
+void int8_decode_row(const cpu_weight& w, std::int64_t r, float* out) {
+  const std::int64_t nb = w.blocks(), hi = w.hi_offset();
+  const std::uint8_t* p = w.row(r);
+  const __m512 zp = _mm512_set1_ps(static_cast<float>(w.zero_point()));
+  for (std::int64_t sb = 0; sb * 16 < nb; ++sb) {
+    const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
+    // Scale of lane l, repeated for its 4 values: 4 vectors of 4 lanes x 4.
+    const __m512 d16 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(nbs), w.scales(r) + sb * 16));
+    __m512 d4[4];
+    for (int k = 0; k < 4; ++k)
+      d4[k] = _mm512_permutexvar_ps(_mm512_set_epi32(4 * k + 3, 4 * k + 3, 4 * k + 3, 4 * k + 3, 4 * k + 2, 4 * k + 2,
+                                                     4 * k + 2, 4 * k + 2, 4 * k + 1, 4 * k + 1, 4 * k + 1, 4 * k + 1,
+                                                     4 * k, 4 * k, 4 * k, 4 * k),
+                                    d16);
+    for (int h = 0; h < 4; ++h) {
+      __m512i c[2];
+      switch (w.lay()) {
+        case layout::q8: unpack_pair<layout::q8>(p, sb, nbs, h, hi, c[0], c[1]); break;
+        case layout::q5: unpack_pair<layout::q5>(p, sb, nbs, h, hi, c[0], c[1]); break;
+        default: unpack_pair<layout::q4>(p, sb, nbs, h, hi, c[0], c[1]); break;
+      }
+      for (int e = 0; e < 2; ++e) {
+        const int g = 2 * h + e;
+        for (int k = 0; k < 4 && 4 * k < nbs; ++k) {  // lanes 4k .. 4k+3
+          const __m128i bytes = k == 0   ? _mm512_extracti32x4_epi32(c[e], 0)
+                                : k == 1 ? _mm512_extracti32x4_epi32(c[e], 1)
+                                : k == 2 ? _mm512_extracti32x4_epi32(c[e], 2)
+                                         : _mm512_extracti32x4_epi32(c[e], 3);
+          const __m512 f = _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)), zp), d4[k]);
+          for (int j = 0; j < 4 && 4 * k + j < nbs; ++j) {
+            float* o = out + (sb * 16 + 4 * k + j) * 32 + 4 * g;
+            _mm_storeu_ps(o, j == 0 ? _mm512_extractf32x4_ps(f, 0)
+                             : j == 1 ? _mm512_extractf32x4_ps(f, 1)
+                             : j == 2 ? _mm512_extractf32x4_ps(f, 2)
+                                      : _mm512_extractf32x4_ps(f, 3));
+          }
+        }
+      }
+    }
+  }
+}
+
 void int8_gemv(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
                const out_view& o, thread_scratch& s) {
   switch (w.lay()) {

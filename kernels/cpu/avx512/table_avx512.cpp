@@ -15,6 +15,9 @@ namespace rwkv::kernels::cpu {
 namespace avx512 {
 namespace {
 
+// The vectorized decoder lives in the VNNI-flagged file: use it only where VNNI exists.
+f32mm::row_decoder decoder = f32mm::portable_decode;
+
 std::size_t act_bytes(dot_path path, bool gemm, std::int64_t T, std::int64_t K) {
   switch (path) {
     case dot_path::bf16: return bf16_act_bytes(gemm, T, K);
@@ -37,7 +40,7 @@ void gemv(const cpu_weight& w, dot_path path, const act_view& a, std::int64_t T,
   switch (path) {
     case dot_path::bf16: return bf16_gemv(w, a, T, r0, r1, o, s);
     case dot_path::int8: return int8_gemv(w, a, T, r0, r1, o, s);
-    default: return f32mm::rows(w, a, T, r0, r1, o, s, 1 << 30);
+    default: return f32mm::rows(w, a, T, r0, r1, o, s, 1 << 30, decoder);
   }
 }
 
@@ -46,7 +49,7 @@ void gemm(const cpu_weight& w, dot_path path, const act_view& a, std::int64_t T,
   switch (path) {
     case dot_path::bf16: return bf16_gemm(w, a, T, r0, r1, o, s);
     case dot_path::int8: return int8_gemm(w, a, T, r0, r1, o, s);
-    default: return f32mm::rows(w, a, T, r0, r1, o, s, 0);
+    default: return f32mm::rows(w, a, T, r0, r1, o, s, 0, decoder);
   }
 }
 
@@ -59,6 +62,7 @@ const kernel_table* avx512_kernels() {
     kernel_table k;
     k.bf16_dot = f.avx512_bf16;
     k.int8_dot = f.avx512_vnni;
+    if (k.int8_dot) avx512::decoder = avx512::int8_decode_row;
     k.isa = k.bf16_dot && k.int8_dot ? "avx512-bf16-vnni" : k.bf16_dot ? "avx512-bf16" : k.int8_dot ? "avx512-vnni" : "avx512";
     k.gemv = avx512::gemv;
     k.gemm = avx512::gemm;
