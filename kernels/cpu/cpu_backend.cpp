@@ -118,7 +118,7 @@ void cpu_backend::matmul_many(std::span<const matmul_job> jobs, std::int64_t T) 
   std::size_t work = 0;
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
     const cpu_weight& w = *jobs_[i].w;
-    const std::int64_t step = gemm ? k_.gemm_rows : gemv_rows(w);
+    const std::int64_t step = !gemm ? gemv_rows(w) : jobs_[i].path == dot_path::int8 ? k_.gemm_rows : k_.gemm_rows_dense;
     for (std::int64_t r0 = 0; r0 < w.rows(); r0 += step)
       tasks_.push_back({static_cast<std::uint32_t>(i), r0, std::min(w.rows(), r0 + step)});
     work += w.bytes_per_pass() + static_cast<std::size_t>(T * w.cols()) * sizeof(float);

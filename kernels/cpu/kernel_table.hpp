@@ -59,11 +59,13 @@ struct kernel_table {
   // gemv: row dot products straight from the stored rows, several rows at a time; best for few
   // tokens (generation). gemm: packs `gemm_rows` rows into a tile in cache and runs a
   // register-tiled kernel over all T tokens; best from `gemm_min_tokens` on. Both compute the
-  // same dot products with the same input rounding; r0 of a gemm call is a multiple of gemm_rows.
+  // same dot products with the same input rounding (bit-identical results); r0 of a gemm call is
+  // a multiple of the path's task rows.
   matmul_fn gemv = nullptr;
   matmul_fn gemm = nullptr;
   std::int64_t gemm_min_tokens = 1 << 30;
-  std::int64_t gemm_rows = 32;
+  std::int64_t gemm_rows = 32;        // rows per gemm task on the int8 path (its packed tile)
+  std::int64_t gemm_rows_dense = 48;  // rows per gemm task on the f32/bf16 paths (whole register tiles)
 
   // Bytes of converted activations for a product over T tokens of K columns (0: none needed),
   // and the conversion itself into `out` (64-byte aligned, at least act_bytes long).

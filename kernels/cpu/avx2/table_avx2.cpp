@@ -40,7 +40,7 @@ const kernel_table* avx2_kernels() {
     k.gemv = avx2::gemv;
     k.gemm = avx2::gemm;
     k.gemm_min_tokens = 4;
-    k.gemm_rows = 24;
+    k.gemm_rows = 48;
     k.act_bytes = avx2::act_bytes;
     k.convert_acts = avx2::convert_acts;
     k.layer_norm = avx2::ew::layer_norm;
