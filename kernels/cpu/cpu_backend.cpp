@@ -45,6 +45,18 @@ void cpu_backend::run(std::size_t n, std::size_t work, F&& f) {
   });
 }
 
+template <class F>
+void cpu_backend::over_tokens(std::int64_t T, std::int64_t C, F&& f) {
+  constexpr std::int64_t tokens_per_task = 16;
+  const std::int64_t n = (T + tokens_per_task - 1) / tokens_per_task;
+  // Below ~64 tokens of 768 channels the split would not pay for the fork/join.
+  const std::size_t work = T >= 64 ? static_cast<std::size_t>(T * C) * sizeof(float) : 0;
+  run(static_cast<std::size_t>(n), work, [&](std::size_t i) {
+    const std::int64_t t0 = static_cast<std::int64_t>(i) * tokens_per_task;
+    f(t0, std::min(T, t0 + tokens_per_task));
+  });
+}
+
 std::unique_ptr<weight> cpu_backend::prepare(const matrix& m, dtype prefer) {
   // fp16 turns into bf16 only where a bf16 dot instruction makes that worthwhile.
   const bool fast_f16 = precision_ == kernels::precision::fast && k_.bf16_dot;
@@ -135,31 +147,39 @@ void cpu_backend::matmul_many(std::span<const matmul_job> jobs, std::int64_t T) 
 
 void cpu_backend::layer_norm(const float* x, const float* w, const float* b, float* y, std::int64_t T, std::int64_t C,
                              float eps) {
-  if (k_.layer_norm) return k_.layer_norm(x, w, b, y, T, C, eps);
-  reference_backend::layer_norm(x, w, b, y, T, C, eps);
+  if (!k_.layer_norm) return reference_backend::layer_norm(x, w, b, y, T, C, eps);
+  over_tokens(T, C, [&](std::int64_t t0, std::int64_t t1) { k_.layer_norm(x + t0 * C, w, b, y + t0 * C, t1 - t0, C, eps); });
 }
 
 void cpu_backend::group_norm(const float* x, const float* w, const float* b, float* y, std::int64_t T, std::int64_t C,
                              std::int64_t G, float eps) {
-  if (k_.group_norm) return k_.group_norm(x, w, b, y, T, C, G, eps);
-  reference_backend::group_norm(x, w, b, y, T, C, G, eps);
+  if (!k_.group_norm) return reference_backend::group_norm(x, w, b, y, T, C, G, eps);
+  over_tokens(T, C, [&](std::int64_t t0, std::int64_t t1) {
+    k_.group_norm(x + t0 * C, w, b, y + t0 * C, t1 - t0, C, G, eps);
+  });
 }
 
 void cpu_backend::token_shift(const float* x, float* prev, float* dx, std::int64_t T, std::int64_t C) {
-  if (k_.token_shift) return k_.token_shift(x, prev, dx, T, C);
+  if (k_.token_shift) return k_.token_shift(x, prev, dx, T, C);  // a subtraction per value: serial
   reference_backend::token_shift(x, prev, dx, T, C);
 }
 
 void cpu_backend::mix(const float* x, const float* dx, const float* const* mixes, float* const* outs, int n,
                       std::int64_t T, std::int64_t C) {
-  if (k_.mix) return k_.mix(x, dx, mixes, outs, n, T, C);
-  reference_backend::mix(x, dx, mixes, outs, n, T, C);
+  if (!k_.mix) return reference_backend::mix(x, dx, mixes, outs, n, T, C);
+  over_tokens(T, C, [&](std::int64_t t0, std::int64_t t1) {
+    float* o[16];
+    for (int j = 0; j < n; ++j) o[j] = outs[j] + t0 * C;
+    k_.mix(x + t0 * C, dx + t0 * C, mixes, o, n, t1 - t0, C);
+  });
 }
 
 void cpu_backend::mix_dynamic(const float* x, const float* dx, const float* m, const float* dyn, std::int64_t ld_dyn,
                               float* out, std::int64_t T, std::int64_t C) {
-  if (k_.mix_dynamic) return k_.mix_dynamic(x, dx, m, dyn, ld_dyn, out, T, C);
-  reference_backend::mix_dynamic(x, dx, m, dyn, ld_dyn, out, T, C);
+  if (!k_.mix_dynamic) return reference_backend::mix_dynamic(x, dx, m, dyn, ld_dyn, out, T, C);
+  over_tokens(T, C, [&](std::int64_t t0, std::int64_t t1) {
+    k_.mix_dynamic(x + t0 * C, dx + t0 * C, m, dyn + t0 * ld_dyn, ld_dyn, out + t0 * C, t1 - t0, C);
+  });
 }
 
 void cpu_backend::mul(const float* a, const float* b, float* y, std::int64_t n) {
@@ -193,8 +213,16 @@ void cpu_backend::rwkv6_decay(float* w, const float* time_decay, std::int64_t T,
 }
 
 void cpu_backend::rwkv7_prepare(const rwkv7_prepare_args& args) {
-  if (k_.rwkv7_prepare) return k_.rwkv7_prepare(args);
-  reference_backend::rwkv7_prepare(args);
+  if (!k_.rwkv7_prepare) return reference_backend::rwkv7_prepare(args);
+  const std::int64_t C = args.H * args.N;
+  over_tokens(args.T, C, [&](std::int64_t t0, std::int64_t t1) {
+    rwkv7_prepare_args p = args;
+    const std::int64_t o = t0 * C;
+    p.T = t1 - t0;
+    p.w += o, p.a += o, p.b += o, p.k += o, p.v += o, p.v_first += o;
+    if (p.v_gate) p.v_gate += o;
+    k_.rwkv7_prepare(p);
+  });
 }
 
 void cpu_backend::wkv7(std::int64_t T, std::int64_t H, std::int64_t N, const float* r, const float* w, const float* k,
@@ -208,8 +236,12 @@ void cpu_backend::wkv7(std::int64_t T, std::int64_t H, std::int64_t N, const flo
 
 void cpu_backend::rwkv7_finish(float* y, const float* r, const float* k, const float* v, const float* r_k,
                                const float* g, std::int64_t T, std::int64_t H, std::int64_t N) {
-  if (k_.rwkv7_finish) return k_.rwkv7_finish(y, r, k, v, r_k, g, T, H, N);
-  reference_backend::rwkv7_finish(y, r, k, v, r_k, g, T, H, N);
+  if (!k_.rwkv7_finish) return reference_backend::rwkv7_finish(y, r, k, v, r_k, g, T, H, N);
+  const std::int64_t C = H * N;
+  over_tokens(T, C, [&](std::int64_t t0, std::int64_t t1) {
+    const std::int64_t o = t0 * C;
+    k_.rwkv7_finish(y + o, r + o, k + o, v + o, r_k, g + o, t1 - t0, H, N);
+  });
 }
 
 }  // namespace rwkv::kernels::cpu

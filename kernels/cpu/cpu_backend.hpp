@@ -4,10 +4,12 @@
 // the per-thread scratch of the kernels and the converted activations of the current products —
 // all grown at first use, so steady-state evaluation allocates nothing.
 //
-// Parallelism: only matrix products (split by rows) and, for long chunks, the per-head WKV
-// recurrences use the arena. Element-wise operations run vectorized on the calling thread: at one
-// token they take microseconds, less than a fork/join would. `matmul_many` puts the rows of all
-// its products into one parallel region, so generation pays a handful of fork/joins per layer.
+// Parallelism: matrix products (split by rows) use the arena; so do, for long chunks only, the
+// per-head WKV recurrences and the element-wise operations (split by tokens — each token's values
+// are computed the same way whatever the split). At one token, element-wise work runs vectorized
+// on the calling thread: microseconds, less than a fork/join would cost. `matmul_many` puts the
+// rows of all its products into one parallel region, so generation pays a handful of fork/joins
+// per layer.
 #pragma once
 
 #include "kernel_table.hpp"
@@ -72,6 +74,9 @@ class cpu_backend : public reference_backend {
   template <class F>
   void run(std::size_t n, std::size_t work, F&& f);
   void convert_activations(std::span<const matmul_job> jobs, std::int64_t T, bool gemm);
+  // f(t0, t1) over token ranges of a T x C element-wise operation: in the arena for long chunks.
+  template <class F>
+  void over_tokens(std::int64_t T, std::int64_t C, F&& f);
 
   int threads_;
   const kernel_table& k_;
