@@ -157,9 +157,11 @@ model::model(tensor_store store, const load_options& options) : store_(std::move
   loader.check_all_used();
   impl_->bytes_per_token = loader.bytes_per_token();
   impl_->owned_bytes = loader.owned_bytes();
+  impl_->matmul_params = loader.matmul_params();
+  impl_->head_params = loader.head_params();
   impl_->host_copies = loader.take_owned();
   stored_type_ = loader.stored_type();
-  memory_type_ = options.weight_type.value_or(stored_type_);
+  memory_type_ = loader.memory_type();
   for (const auto& [name, t] : store_.tensors()) n_params_ += t.numel();
   if (options.progress) options.progress(1.0f);
 }
@@ -181,6 +183,9 @@ std::shared_ptr<const model> model::from_store(tensor_store store, const load_op
 
 std::size_t model::bytes_per_token() const noexcept { return impl_->bytes_per_token; }
 std::size_t model::owned_weight_bytes() const noexcept { return impl_->owned_bytes; }
+std::int64_t model::matmul_params(bool with_head) const noexcept {
+  return impl_->matmul_params + (with_head ? impl_->head_params : 0);
+}
 kernels::backend_info model::backend_info() const { return backend_->info(); }
 
 state_layout model::layout() const noexcept {

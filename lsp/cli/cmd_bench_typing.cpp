@@ -76,9 +76,9 @@ int cmd_bench_typing(int argc, char** argv) {
   if (auto shape = a.get("--random-shape")) {
     auto spec = engine::random_model_shape(*shape);
     if (!spec) throw usage_error("unknown --random-shape '" + *shape + "'");
-    m = engine::model::from_store(engine::make_random_model(*spec), load_options_from(a));
+    m = engine::model::from_store(engine::make_random_model(*spec), load_options_from(a, kernels::precision::fast));
   } else {
-    m = open_model(a);
+    m = open_model(a, kernels::precision::fast);
   }
   std::shared_ptr<const engine::tokenizer> tok = open_tokenizer(a, *m);
   std::ifstream in(a.require("--file"), std::ios::binary);

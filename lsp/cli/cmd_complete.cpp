@@ -45,7 +45,7 @@ int cmd_complete(int argc, char** argv) {
   }
 
   auto t0 = std::chrono::steady_clock::now();
-  auto m = open_model(a);
+  auto m = open_model(a, kernels::precision::fast);
   std::shared_ptr<const engine::tokenizer> tok = open_tokenizer(a, *m);
   auto t1 = std::chrono::steady_clock::now();
   engine::context ctx(m);

@@ -54,6 +54,7 @@ int cmd_info(int argc, char** argv) {
                              {"peak_rss", peak_rss_mb()}}},
               {"backend", be.name},
               {"isa", be.isa},
+              {"precision", kernels::precision_name(be.precision)},
               {"threads", be.threads},
               {"fingerprint", m->fingerprint()}});
   return 0;
@@ -113,7 +114,7 @@ int cmd_generate(int argc, char** argv) {
          with_model_options({"--vocab", "--prompt", "--max-tokens", "--temperature", "--top-p", "--top-k", "--seed",
                              "--repetition-penalty", "--presence-penalty", "--frequency-penalty"}),
          {"--stream"});
-  auto m = open_model(a);
+  auto m = open_model(a, kernels::precision::fast);
   auto tok = open_tokenizer(a, *m);
   const std::string prompt = a.require("--prompt");
   engine::sampling_params sp;

@@ -15,10 +15,17 @@ std::set<std::string> with_model_options(std::set<std::string> extra) {
   return extra;
 }
 
-engine::load_options load_options_from(const args& a) {
+engine::load_options load_options_from(const args& a, kernels::precision fallback) {
   engine::load_options o;
   o.backend.threads = static_cast<int>(a.get_int("--threads", 0, 0, 1024));
   o.backend.name = a.get_or("--backend", "auto");
+  o.backend.isa = a.get_or("--isa", "auto");
+  o.backend.precision = fallback;
+  if (auto p = a.get("--precision")) {
+    if (*p == "exact") o.backend.precision = kernels::precision::exact;
+    else if (*p == "fast") o.backend.precision = kernels::precision::fast;
+    else throw usage_error("unknown --precision '" + *p + "' (exact or fast)");
+  }
   if (auto d = a.get("--dtype")) {
     auto t = kernels::dtype_from_name(*d);
     if (!t) throw usage_error("unknown --dtype '" + *d + "' (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1)");
@@ -27,8 +34,8 @@ engine::load_options load_options_from(const args& a) {
   return o;
 }
 
-std::shared_ptr<const engine::model> open_model(const args& a) {
-  return engine::model::load(a.get_or("--model", engine::embedded_model_name), load_options_from(a));
+std::shared_ptr<const engine::model> open_model(const args& a, kernels::precision fallback) {
+  return engine::model::load(a.get_or("--model", engine::embedded_model_name), load_options_from(a, fallback));
 }
 
 std::unique_ptr<engine::tokenizer> open_tokenizer(const args& a, const engine::model& m) {

@@ -15,12 +15,15 @@
 namespace rwkv::cli {
 
 // Options every model-loading command accepts.
-inline const std::set<std::string> model_options = {"--model", "--threads", "--dtype", "--backend"};
+inline const std::set<std::string> model_options = {"--model", "--threads", "--dtype", "--backend", "--precision",
+                                                    "--isa"};
 
 std::set<std::string> with_model_options(std::set<std::string> extra);
 
-engine::load_options load_options_from(const args& a);
-std::shared_ptr<const engine::model> open_model(const args& a);
+// --precision defaults to `fallback` (exact for commands that reproduce reference logits, fast
+// for bench).
+engine::load_options load_options_from(const args& a, kernels::precision fallback = kernels::precision::exact);
+std::shared_ptr<const engine::model> open_model(const args& a, kernels::precision fallback = kernels::precision::exact);
 // --vocab when given, else chosen from the model's vocabulary size.
 std::unique_ptr<engine::tokenizer> open_tokenizer(const args& a, const engine::model& m);
 

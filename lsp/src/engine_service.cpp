@@ -63,6 +63,7 @@ loaded_model load_model_from_settings(const service_settings& s) {
   engine::load_options o;
   o.backend.name = s.backend;
   o.backend.threads = s.threads;
+  o.backend.precision = s.precision == "exact" ? kernels::precision::exact : kernels::precision::fast;
   loaded_model lm;
   lm.model = engine::model::load(s.model, o);  // "" = the built-in model
   const bool builtin = s.model.empty() || s.model == engine::embedded_model_name;

@@ -72,6 +72,9 @@ class model {
   std::size_t bytes_per_token() const noexcept;
   // Memory the prepared weights added on top of the mapped file.
   std::size_t owned_weight_bytes() const noexcept;
+  // Weights multiplied per token: 2x this is the matmul FLOPs of one token in sequence mode
+  // (where the head runs only for the last token of a chunk) or, with the head, in generation.
+  std::int64_t matmul_params(bool with_head) const noexcept;
   // Identifies the model for saved states: hash of the configuration and the weights' bytes.
   std::uint64_t fingerprint() const noexcept { return fingerprint_; }
   kernels::backend_info backend_info() const;
