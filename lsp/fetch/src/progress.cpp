@@ -115,6 +115,15 @@ void progress_bar::draw(std::uint64_t done, std::uint64_t total) {
     out_ << line << '\n' << std::flush;
 }
 
+void progress_bar::note(const std::string& text) {
+  if (interactive_) {
+    out_ << "\r\x1b[K" << text << '\n' << std::flush;
+    last_draw_ = clock::now() - redraw_interval;  // the next update redraws the bar
+  } else {
+    out_ << text << '\n' << std::flush;
+  }
+}
+
 void progress_bar::finish(std::uint64_t done) {
   if (!started_) {
     started_ = true;

@@ -22,6 +22,8 @@ class progress_bar {
   // Bytes present so far out of total (0 = unknown). The first call sets the starting point, so
   // bytes resumed from an earlier run do not count towards the rate.
   void update(std::uint64_t done, std::uint64_t total);
+  // Prints a line of text without garbling the bar (on a terminal the bar is redrawn below it).
+  void note(const std::string& text);
   // Ends the display with a summary line.
   void finish(std::uint64_t done);
 
