@@ -188,8 +188,8 @@ std::string resolve_model_reference(const std::string& reference, const std::str
                           " is not downloaded yet";
     if (is_regular(path + ".part")) message += " (an earlier download stopped part-way; pulling again resumes it)";
     const std::string size = size_text(e->approx_bytes);
-    message += ": run `" + command + "` to download it" + (size.empty() ? "" : " (" + size + ")") + " into " + dir +
-               ", then reload the model";
+    message += ": run `" + command + "` to download it" + (size.empty() ? "" : " (about " + size + ")") + " into " + dir +
+               ", then try again";
     throw error(errc::bad_argument, message);
   }
 

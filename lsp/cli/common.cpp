@@ -1,6 +1,7 @@
 #include "common.hpp"
 
 #include "engine/error.hpp"
+#include "engine/model_catalog.hpp"
 #include "engine/tokenizer_select.hpp"
 
 #include <sys/resource.h>
@@ -27,7 +28,8 @@ engine::load_options load_options_from(const args& a) {
 }
 
 std::shared_ptr<const engine::model> open_model(const args& a) {
-  return engine::model::load(a.require("--model"), load_options_from(a));
+  // --model takes a path or a pulled model's name ("g1-0.4b"), like the server's "model" setting.
+  return engine::model::load(engine::resolve_model_reference(a.require("--model")), load_options_from(a));
 }
 
 std::unique_ptr<engine::tokenizer> open_tokenizer(const args& a, const engine::model& m) {
