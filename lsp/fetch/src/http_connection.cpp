@@ -233,6 +233,7 @@ response_head http_connection::get(const std::vector<header_field>& extra) {
 
   m.parser.emplace();
   m.parser->body_limit(std::numeric_limits<std::uint64_t>::max());
+  m.parser->header_limit(64 * 1024);  // CDN redirects carry long signed URLs and many fields
   m.lowest().expires_after(m.options.io_timeout);
   ec = m.with_stream([&](auto& stream) {
     return m.run([&](auto handler) { http::async_read_header(stream, m.buffer, *m.parser, std::move(handler)); });
