@@ -147,7 +147,7 @@ int cmd_generate(int argc, char** argv) {
   std::int64_t generated = 0;
   const auto eot = tok->end_of_text();
   for (; generated < max_tokens; ++generated) {
-    std::int32_t next = smp.sample(logits);
+    std::int32_t next = smp.sample(std::span(logits).first(static_cast<std::size_t>(std::min<std::int64_t>(tok->vocab_size(), m->config().n_vocab))));
     if (eot && next == *eot) break;
     smp.accept(next);
     std::string piece = dec.push(tok->token_bytes(next));
