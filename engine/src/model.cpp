@@ -141,6 +141,8 @@ std::uint64_t fingerprint_of(const tensor_store& s, const model_config& c) {
 
 }  // namespace
 
+model_config detect_model_config(const tensor_store& store) { return detect(store); }
+
 model::model(tensor_store store, const load_options& options) : store_(std::move(store)) {
   config_ = detect(store_);
   fingerprint_ = fingerprint_of(store_, config_);

@@ -5,6 +5,7 @@
 #include "engine/embedded_model.hpp"
 #include "engine/error.hpp"
 #include "engine/model.hpp"
+#include "engine/model_catalog.hpp"
 #include "engine/session.hpp"
 #include "engine/tokenizer_select.hpp"
 
@@ -65,10 +66,12 @@ loaded_model load_model_from_settings(const service_settings& s) {
   o.backend.threads = s.threads;
   o.backend.precision = s.precision == "exact" ? kernels::precision::exact : kernels::precision::fast;
   loaded_model lm;
-  lm.model = engine::model::load(s.model, o);  // "" = the built-in model
-  const bool builtin = s.model.empty() || s.model == engine::embedded_model_name;
-  lm.tokenizer = engine::tokenizer_for_model(lm.model->config().n_vocab, builtin ? "" : s.model, s.vocab);
-  lm.description = builtin ? engine::embedded_model_description() : s.model;
+  // A path, a pulled model's name ("g1-0.4b") or the built-in model ("" / "builtin").
+  const std::string path = engine::resolve_model_reference(s.model);
+  lm.model = engine::model::load(path, o);
+  const bool builtin = path == engine::embedded_model_name;
+  lm.tokenizer = engine::tokenizer_for_model(lm.model->config().n_vocab, builtin ? "" : path, s.vocab);
+  lm.description = builtin ? engine::embedded_model_description() : path == s.model ? path : s.model + " (" + path + ")";
   return lm;
 }
 

@@ -127,8 +127,8 @@ TEST_CASE("tokenize matches the reference World tokenizer", "[cli]") {
 TEST_CASE("broken and hostile model files get a clean error and exit code 1", "[cli]") {
   RWKV_REQUIRE_SHARED(golden, "golden/v7-small.pth");
   SECTION("empty file") { expect_clean_error(write_file("empty.pth", {}), "empty"); }
-  SECTION("missing file") { expect_clean_error("/nonexistent/dir/model.pth", "cannot open"); }
-  SECTION("a directory") { expect_clean_error(test::temp_dir("dir"), "directory"); }
+  SECTION("missing file") { expect_clean_error("/nonexistent/dir/model.pth", "does not exist"); }
+  SECTION("a directory") { expect_clean_error(test::temp_dir("dir"), "is a folder"); }
   SECTION("random bytes") {
     std::mt19937 rng(1);
     std::vector<std::uint8_t> junk(4096);

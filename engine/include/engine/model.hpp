@@ -39,6 +39,10 @@ struct model_config {
   int lora_gate = 0;   // v7 g1
 };
 
+// The architecture and hyper-parameters that the tensors' names and shapes describe; no weight is
+// read or converted, so this is cheap on any file size. Throws engine::error like model::load.
+model_config detect_model_config(const tensor_store& store);
+
 struct load_options {
   kernels::backend_options backend;
   // Encoding of the large matrices in memory; unset keeps what the file stores (memory-mapped).
