@@ -2,6 +2,7 @@
 // hyper-parameters, and hand the tensors to the architecture's weight builder.
 #include "engine/model.hpp"
 
+#include "engine/embedded_model.hpp"
 #include "engine/error.hpp"
 #include "forward/common.hpp"
 
@@ -140,6 +141,8 @@ std::uint64_t fingerprint_of(const tensor_store& s, const model_config& c) {
 
 }  // namespace
 
+model_config detect_model_config(const tensor_store& store) { return detect(store); }
+
 model::model(tensor_store store, const load_options& options) : store_(std::move(store)) {
   config_ = detect(store_);
   fingerprint_ = fingerprint_of(store_, config_);
@@ -156,9 +159,11 @@ model::model(tensor_store store, const load_options& options) : store_(std::move
   loader.check_all_used();
   impl_->bytes_per_token = loader.bytes_per_token();
   impl_->owned_bytes = loader.owned_bytes();
+  impl_->matmul_params = loader.matmul_params();
+  impl_->head_params = loader.head_params();
   impl_->host_copies = loader.take_owned();
   stored_type_ = loader.stored_type();
-  memory_type_ = options.weight_type.value_or(stored_type_);
+  memory_type_ = loader.memory_type();
   for (const auto& [name, t] : store_.tensors()) n_params_ += t.numel();
   if (options.progress) options.progress(1.0f);
 }
@@ -166,6 +171,11 @@ model::model(tensor_store store, const load_options& options) : store_(std::move
 model::~model() = default;
 
 std::shared_ptr<const model> model::load(const std::string& path, const load_options& options) {
+  if (path.empty() || path == embedded_model_name) {
+    auto store = read_model_bytes(embedded_model_file());
+    store.source = embedded_model_name;
+    return from_store(std::move(store), options);
+  }
   return from_store(read_model_file(path), options);
 }
 
@@ -175,6 +185,9 @@ std::shared_ptr<const model> model::from_store(tensor_store store, const load_op
 
 std::size_t model::bytes_per_token() const noexcept { return impl_->bytes_per_token; }
 std::size_t model::owned_weight_bytes() const noexcept { return impl_->owned_bytes; }
+std::int64_t model::matmul_params(bool with_head) const noexcept {
+  return impl_->matmul_params + (with_head ? impl_->head_params : 0);
+}
 kernels::backend_info model::backend_info() const { return backend_->info(); }
 
 state_layout model::layout() const noexcept {

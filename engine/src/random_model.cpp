@@ -44,9 +44,12 @@ class builder {
   void constant(const std::string& name, std::vector<std::int64_t> shape, float value) {
     store_.add_owned_f32(name, shape, std::vector<float>(static_cast<std::size_t>(numel(shape)), value));
   }
-  // A matrix [rows][cols] with entries ~ N(0, scale^2 / cols), in `type` (f32 for small ones).
+  // A matrix [rows][cols] with entries ~ N(0, scale^2 / cols), in the spec's type. Small ones
+  // (LoRAs) share it when it is a plain float type, as in BlinkDL's bf16/fp16 files, else f32.
   void mat(const std::string& name, std::int64_t rows, std::int64_t cols, float scale, bool large = true) {
-    const kernels::dtype t = large ? spec_.matrix_type : kernels::dtype::f32;
+    const kernels::dtype m = spec_.matrix_type;
+    const bool plain = m == kernels::dtype::f32 || m == kernels::dtype::f16 || m == kernels::dtype::bf16;
+    const kernels::dtype t = large || plain ? m : kernels::dtype::f32;
     const float sd = scale / std::sqrt(static_cast<float>(cols));
     const std::int64_t row_bytes = kernels::dtype_row_bytes(t, cols);
     if (row_bytes < 0)

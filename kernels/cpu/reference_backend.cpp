@@ -9,7 +9,7 @@
 
 namespace rwkv::kernels::cpu {
 
-std::size_t borrowed_weight::bytes_per_pass() const noexcept {
+std::size_t reference_weight::bytes_per_pass() const noexcept {
   return static_cast<std::size_t>(dtype_row_bytes(m_.type, m_.cols) * m_.rows);
 }
 
@@ -46,13 +46,25 @@ void reference_backend::download(float* host_dst, const float* src, std::size_t 
   if (n) std::memcpy(host_dst, src, n * sizeof(float));
 }
 
-std::unique_ptr<weight> reference_backend::prepare(const matrix& m, dtype /*prefer*/) {
-  return std::make_unique<borrowed_weight>(m);
+std::unique_ptr<weight> reference_backend::prepare(const matrix& m, dtype prefer) {
+  const std::int64_t row_bytes = dtype_row_bytes(prefer, m.cols);
+  if (prefer == m.type || !dtype_can_quantize(prefer) || row_bytes < 0) return std::make_unique<reference_weight>(m);
+  // Converted at load (e.g. --dtype q8_0): decode each row, encode it with ggml's rounding.
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(row_bytes * m.rows));
+  std::vector<float> row(static_cast<std::size_t>(m.cols));
+  const std::int64_t src_bytes = dtype_row_bytes(m.type, m.cols);
+  for (std::int64_t r = 0; r < m.rows; ++r) {
+    dequantize_row(m.type, static_cast<const std::uint8_t*>(m.data) + r * src_bytes, row.data(), m.cols);
+    quantize_row(prefer, row.data(), bytes.data() + r * row_bytes, m.cols);
+  }
+  matrix converted = m;
+  converted.type = prefer;
+  return std::make_unique<reference_weight>(converted, std::move(bytes));
 }
 
 void reference_backend::matmul(const weight& w, const float* x, std::int64_t ldx, float* y, std::int64_t ldy,
                                std::int64_t T, activation act, bool accumulate) {
-  const matrix& m = static_cast<const borrowed_weight&>(w).source();
+  const matrix& m = static_cast<const reference_weight&>(w).source();
   std::vector<float> row(static_cast<std::size_t>(m.cols));
   std::int64_t row_bytes = dtype_row_bytes(m.type, m.cols);
   for (std::int64_t r = 0; r < m.rows; ++r) {

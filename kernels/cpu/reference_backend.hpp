@@ -6,21 +6,28 @@
 
 #include "kernels/backend.hpp"
 
+#include <vector>
+
 namespace rwkv::kernels::cpu {
 
-// A weight used in place: the matrix bytes are borrowed, nothing is converted.
-class borrowed_weight final : public weight {
+// A weight as the reference uses it: the matrix bytes borrowed as stored, or, when another
+// encoding was asked for at load, an owned copy in that encoding (ggml layout).
+class reference_weight final : public weight {
  public:
-  explicit borrowed_weight(const matrix& m) : m_(m) {}
+  explicit reference_weight(const matrix& m) : m_(m) {}
+  reference_weight(const matrix& m, std::vector<std::uint8_t> owned) : m_(m), owned_(std::move(owned)) {
+    m_.data = owned_.data();
+  }
   dtype type() const noexcept override { return m_.type; }
   std::int64_t rows() const noexcept override { return m_.rows; }
   std::int64_t cols() const noexcept override { return m_.cols; }
-  std::size_t owned_bytes() const noexcept override { return 0; }
+  std::size_t owned_bytes() const noexcept override { return owned_.size(); }
   std::size_t bytes_per_pass() const noexcept override;
   const matrix& source() const noexcept { return m_; }
 
  private:
   matrix m_;
+  std::vector<std::uint8_t> owned_;
 };
 
 float apply_activation(activation act, float x) noexcept;

@@ -1,37 +1,78 @@
 // `rwkv-lsp bench`: single-token (generation) and sequence-mode (prefill) speed of a model file or
-// of a random-weight model of a real shape, as one JSON object.
+// of a random-weight model of a real shape, next to the limits of this machine measured in the
+// same run (read bandwidth, peak of the dot instruction the weights use), as one JSON object.
+//
+// Generation reads every weight once per token, so its limit is bytes_per_token / bandwidth;
+// prefill multiplies every weight with every token, so its limit is the dot instruction's peak.
+// With --runs N each figure is the median of N measurements (the individual runs are listed).
 #include "common.hpp"
 
 #include "engine/context.hpp"
 #include "engine/random_model.hpp"
+#include "kernels/machine_probe.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <random>
 
 namespace rwkv::cli {
 
-int cmd_bench(int argc, char** argv) {
-  args a(argc, argv, 2, with_model_options({"--random-shape", "--prefill", "--gen", "--chunk", "--seed"}), {});
-  std::shared_ptr<const engine::model> m;
-  std::string what;
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double load_average() {
+  std::ifstream in("/proc/loadavg");
+  double one = -1;
+  in >> one;
+  return one;
+}
+
+// The instruction the large matrices' products use (see kernels::precision).
+kernels::dot_instruction dot_used(kernels::dtype t, kernels::precision p, const std::string& isa) {
+  if (p == kernels::precision::fast) {
+    if (t == kernels::dtype::bf16 && isa.find("bf16") != std::string::npos) return kernels::dot_instruction::bf16_dot;
+    if ((t == kernels::dtype::q8_0 || t == kernels::dtype::q4_0 || t == kernels::dtype::q5_0) &&
+        isa.find("vnni") != std::string::npos)
+      return kernels::dot_instruction::int8_dot;
+  }
+  return kernels::dot_instruction::fma_f32;
+}
+
+std::shared_ptr<const engine::model> bench_model(const args& a, std::string& what) {
   if (auto shape = a.get("--random-shape")) {
     if (a.has("--model")) throw usage_error("give --model or --random-shape, not both");
     auto spec = engine::random_model_shape(*shape);
     if (!spec) throw usage_error("unknown --random-shape '" + *shape + "' (0.1b, 0.4b, 1.5b, 2.9b)");
-    auto o = load_options_from(a);
+    auto o = load_options_from(a, kernels::precision::fast);
     if (o.weight_type && kernels::dtype_row_bytes(*o.weight_type, spec->n_embd) > 0 &&
         !kernels::dtype_is_quantized(*o.weight_type)) {
       spec->matrix_type = *o.weight_type;  // build plain types directly instead of converting
       o.weight_type.reset();
     }
-    m = engine::model::from_store(engine::make_random_model(*spec), o);
     what = "random RWKV-7 " + *shape;
-  } else {
-    m = open_model(a);
-    what = m->source();
+    return engine::model::from_store(engine::make_random_model(*spec), o);
   }
+  auto m = open_model(a, kernels::precision::fast);
+  what = m->source();
+  return m;
+}
+
+}  // namespace
+
+int cmd_bench(int argc, char** argv) {
+  args a(argc, argv, 2, with_model_options({"--random-shape", "--prefill", "--gen", "--chunk", "--seed", "--runs"}),
+         {"--no-probe"});
+  std::string what;
+  const auto m = bench_model(a, what);
   const auto prefill = a.get_int("--prefill", 512, 1, 1 << 20);
   const auto gen = a.get_int("--gen", 128, 1, 1 << 20);
+  const auto runs = a.get_int("--runs", 1, 1, 100);
   const auto V = m->config().n_vocab;
   std::mt19937 rng(static_cast<std::uint32_t>(a.get_int("--seed", 1, 0, 1 << 30)));
   std::uniform_int_distribution<int> dist(0, V - 1);
@@ -43,45 +84,77 @@ int cmd_bench(int argc, char** argv) {
   using clock = std::chrono::steady_clock;
   auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
 
-  // Warm-up: touch every weight once so page faults of mapped files are not timed.
-  {
-    auto s = m->initial_state();
-    ctx.eval(std::span(tokens).first(1), s, logits.data());
-  }
   engine::eval_options seq;
   seq.chunk = a.get_int("--chunk", 0, 0, 1 << 20);
-  auto s = m->initial_state();
-  auto t0 = clock::now();
-  ctx.eval(tokens, s, logits.data(), seq);
-  double prefill_s = seconds(clock::now() - t0);
-
   engine::eval_options rnn;
   rnn.mode = engine::eval_mode::rnn;
-  std::int32_t next = tokens.back();
-  t0 = clock::now();
-  for (std::int64_t i = 0; i < gen; ++i) {
-    ctx.eval(std::span(&next, 1), s, logits.data(), rnn);
-    next = dist(rng);
+  {  // Warm-up: every weight touched (page faults of mapped files are not timed), scratch grown.
+    auto s = m->initial_state();
+    ctx.eval(std::span(tokens).first(std::min<std::size_t>(tokens.size(), 64)), s, logits.data(), seq);
+    ctx.eval(std::span(tokens).first(1), s, logits.data(), rnn);
   }
-  double gen_s = seconds(clock::now() - t0);
+  std::vector<double> prefill_runs, gen_runs;
+  for (std::int64_t r = 0; r < runs; ++r) {
+    auto s = m->initial_state();
+    auto t0 = clock::now();
+    ctx.eval(tokens, s, logits.data(), seq);
+    prefill_runs.push_back(static_cast<double>(prefill) / seconds(clock::now() - t0));
 
-  const double prefill_tok_s = static_cast<double>(prefill) / prefill_s;
-  const double gen_tok_s = static_cast<double>(gen) / gen_s;
+    std::int32_t next = tokens.back();
+    t0 = clock::now();
+    for (std::int64_t i = 0; i < gen; ++i) {
+      ctx.eval(std::span(&next, 1), s, logits.data(), rnn);
+      next = dist(rng);
+    }
+    gen_runs.push_back(static_cast<double>(gen) / seconds(clock::now() - t0));
+  }
+  const double rss = peak_rss_mb();  // before the probes allocate their buffer
+
   const auto be = m->backend_info();
-  print_json({{"model", what},
-              {"version", engine::architecture_name(m->config().arch)},
-              {"weights_dtype", kernels::dtype_name(m->compute_weights_dtype())},
-              {"backend", be.name},
-              {"isa", be.isa},
-              {"threads", be.threads},
-              {"prefill_tokens", prefill},
-              {"gen_tokens", gen},
-              {"prefill_tok_s", prefill_tok_s},
-              {"gen_tok_s", gen_tok_s},
-              {"prefill_speedup_per_token", prefill_tok_s / gen_tok_s},
-              {"bytes_per_token", m->bytes_per_token()},
-              {"gen_gb_s", static_cast<double>(m->bytes_per_token()) * gen_tok_s / 1e9},
-              {"peak_rss_mb", peak_rss_mb()}});
+  const double prefill_tok_s = median(prefill_runs), gen_tok_s = median(gen_runs);
+  const double bytes = static_cast<double>(m->bytes_per_token());
+  const double flops = 2.0 * static_cast<double>(m->matmul_params(false));
+  const auto dot = dot_used(m->compute_weights_dtype(), be.precision, be.isa);
+  nlohmann::json out = {{"model", what},
+                        {"version", engine::architecture_name(m->config().arch)},
+                        {"stored_dtype", kernels::dtype_name(m->weights_dtype())},
+                        {"weights_dtype", kernels::dtype_name(m->compute_weights_dtype())},
+                        {"precision", kernels::precision_name(be.precision)},
+                        {"backend", be.name},
+                        {"isa", be.isa},
+                        {"threads", be.threads},
+                        {"prefill_tokens", prefill},
+                        {"gen_tokens", gen},
+                        {"runs", runs},
+                        {"prefill_tok_s", prefill_tok_s},
+                        {"gen_tok_s", gen_tok_s},
+                        {"prefill_tok_s_runs", prefill_runs},
+                        {"gen_tok_s_runs", gen_runs},
+                        {"prefill_speedup_per_token", prefill_tok_s / gen_tok_s},
+                        {"bytes_per_token", m->bytes_per_token()},
+                        {"gen_gb_s", bytes * gen_tok_s / 1e9},
+                        {"flops_per_token", flops},
+                        {"prefill_gflop_s", flops * prefill_tok_s / 1e9},
+                        {"peak_instruction", kernels::dot_instruction_name(dot)},
+                        {"peak_rss_mb", rss},
+                        {"weights_owned_mb", static_cast<double>(m->owned_weight_bytes()) / (1 << 20)},
+                        {"load_average_1min", load_average()}};
+  if (!a.flag("--no-probe")) {
+    const double read = kernels::measure_read_gb_s(be.threads);
+    const double fma = kernels::measure_peak_gflop_s(kernels::dot_instruction::fma_f32, be.threads);
+    const double bf16 = kernels::measure_peak_gflop_s(kernels::dot_instruction::bf16_dot, be.threads);
+    const double int8 = kernels::measure_peak_gflop_s(kernels::dot_instruction::int8_dot, be.threads);
+    const double peak = dot == kernels::dot_instruction::bf16_dot ? bf16 : dot == kernels::dot_instruction::int8_dot ? int8 : fma;
+    out["machine_read_gb_s"] = read;
+    out["machine_peak_gflop_s"] = peak;
+    out["machine_peaks_gflop_s"] = {{"vfmadd231ps", fma}, {"vdpbf16ps", bf16}, {"vpdpbusd", int8}};
+    out["gen_bandwidth_limit_tok_s"] = read * 1e9 / bytes;
+    out["gen_fraction_of_bandwidth"] = bytes * gen_tok_s / 1e9 / read;
+    out["prefill_fraction_of_peak"] = peak > 0 ? flops * prefill_tok_s / 1e9 / peak : 0.0;
+    // The prefill target is stated against the bf16 dot peak whatever the weights are.
+    out["prefill_fraction_of_bf16_peak"] = bf16 > 0 ? flops * prefill_tok_s / 1e9 / bf16 : 0.0;
+  }
+  print_json(out);
   return 0;
 }
 

@@ -54,6 +54,7 @@ int cmd_info(int argc, char** argv) {
                              {"peak_rss", peak_rss_mb()}}},
               {"backend", be.name},
               {"isa", be.isa},
+              {"precision", kernels::precision_name(be.precision)},
               {"threads", be.threads},
               {"fingerprint", m->fingerprint()}});
   return 0;
@@ -71,16 +72,11 @@ int cmd_tokenize(int argc, char** argv) {
 
 int cmd_eval(int argc, char** argv) {
   args a(argc, argv, 2, with_model_options({"--tokens", "--text", "--vocab", "--mode", "--chunk"}), {"--all-logits"});
-  auto m = open_model(a);
+  if (a.has("--tokens") == a.has("--text")) throw usage_error("give --tokens or --text (one of them)");
   std::vector<std::int32_t> tokens;
-  if (a.has("--tokens") && a.has("--text")) throw usage_error("give --tokens or --text, not both");
-  if (auto t = a.get("--tokens")) {
-    tokens = parse_token_list(*t);
-  } else if (auto text = a.get("--text")) {
-    tokens = open_tokenizer(a, *m)->encode(*text);
-  } else {
-    throw usage_error("missing --tokens or --text");
-  }
+  if (auto t = a.get("--tokens")) tokens = parse_token_list(*t);  // usage errors before the slow load
+  auto m = open_model(a);
+  if (auto text = a.get("--text")) tokens = open_tokenizer(a, *m)->encode(*text);
   if (tokens.empty()) throw usage_error("nothing to evaluate: the token list is empty");
   engine::eval_options o;
   std::string mode = a.get_or("--mode", "seq");
@@ -118,7 +114,7 @@ int cmd_generate(int argc, char** argv) {
          with_model_options({"--vocab", "--prompt", "--max-tokens", "--temperature", "--top-p", "--top-k", "--seed",
                              "--repetition-penalty", "--presence-penalty", "--frequency-penalty"}),
          {"--stream"});
-  auto m = open_model(a);
+  auto m = open_model(a, kernels::precision::fast);
   auto tok = open_tokenizer(a, *m);
   const std::string prompt = a.require("--prompt");
   engine::sampling_params sp;

@@ -1,6 +1,8 @@
 #include "common.hpp"
 
+#include "engine/embedded_model.hpp"
 #include "engine/error.hpp"
+#include "engine/model_catalog.hpp"
 #include "engine/tokenizer_select.hpp"
 
 #include <sys/resource.h>
@@ -14,10 +16,17 @@ std::set<std::string> with_model_options(std::set<std::string> extra) {
   return extra;
 }
 
-engine::load_options load_options_from(const args& a) {
+engine::load_options load_options_from(const args& a, kernels::precision fallback) {
   engine::load_options o;
   o.backend.threads = static_cast<int>(a.get_int("--threads", 0, 0, 1024));
   o.backend.name = a.get_or("--backend", "auto");
+  o.backend.isa = a.get_or("--isa", "auto");
+  o.backend.precision = fallback;
+  if (auto p = a.get("--precision")) {
+    if (*p == "exact") o.backend.precision = kernels::precision::exact;
+    else if (*p == "fast") o.backend.precision = kernels::precision::fast;
+    else throw usage_error("unknown --precision '" + *p + "' (exact or fast)");
+  }
   if (auto d = a.get("--dtype")) {
     auto t = kernels::dtype_from_name(*d);
     if (!t) throw usage_error("unknown --dtype '" + *d + "' (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1)");
@@ -26,12 +35,16 @@ engine::load_options load_options_from(const args& a) {
   return o;
 }
 
-std::shared_ptr<const engine::model> open_model(const args& a) {
-  return engine::model::load(a.require("--model"), load_options_from(a));
+std::shared_ptr<const engine::model> open_model(const args& a, kernels::precision fallback) {
+  // --model takes a path, a pulled model's name ("g1-0.4b") or "builtin" (the default), like the
+  // server's "model" setting.
+  return engine::model::load(engine::resolve_model_reference(a.get_or("--model", engine::embedded_model_name)),
+                             load_options_from(a, fallback));
 }
 
 std::unique_ptr<engine::tokenizer> open_tokenizer(const args& a, const engine::model& m) {
-  return engine::tokenizer_for_model(m.config().n_vocab, m.source(), a.get_or("--vocab", ""));
+  const std::string source = m.source() == engine::embedded_model_name ? "" : m.source();
+  return engine::tokenizer_for_model(m.config().n_vocab, source, a.get_or("--vocab", ""));
 }
 
 void print_json(const nlohmann::json& j) {

@@ -15,12 +15,15 @@
 namespace rwkv::cli {
 
 // Options every model-loading command accepts.
-inline const std::set<std::string> model_options = {"--model", "--threads", "--dtype", "--backend"};
+inline const std::set<std::string> model_options = {"--model", "--threads", "--dtype", "--backend", "--precision",
+                                                    "--isa"};
 
 std::set<std::string> with_model_options(std::set<std::string> extra);
 
-engine::load_options load_options_from(const args& a);
-std::shared_ptr<const engine::model> open_model(const args& a);
+// --precision defaults to `fallback` (exact for commands that reproduce reference logits, fast
+// for bench).
+engine::load_options load_options_from(const args& a, kernels::precision fallback = kernels::precision::exact);
+std::shared_ptr<const engine::model> open_model(const args& a, kernels::precision fallback = kernels::precision::exact);
 // --vocab when given, else chosen from the model's vocabulary size.
 std::unique_ptr<engine::tokenizer> open_tokenizer(const args& a, const engine::model& m);
 
@@ -41,7 +44,10 @@ int cmd_eval(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_bench_typing(int argc, char** argv);
+int cmd_complete(int argc, char** argv);
 // Arguments from argv[first] on are the server's (after "serve", or all of them for plain rwkv-lsp).
 int cmd_serve(int argc, char** argv, int first);
+int cmd_pull(int argc, char** argv);
+int cmd_models(int argc, char** argv);
 
 }  // namespace rwkv::cli

@@ -10,6 +10,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <optional>
 #include <cmath>
 #include <random>
 #include <sstream>
@@ -228,6 +229,58 @@ TEST_CASE("unknown tensors and missing tensors are named in the error", "[engine
       FAIL("accepted a wrong shape");
     } catch (const engine::error& e) {
       CHECK(std::string(e.what()).find("blocks.1.att.k_a") != std::string::npos);
+    }
+  }
+}
+
+// The kernels compute every product, norm and recurrence step of a token with the same
+// operations in the same order whatever the chunking (see kernels/cpu/simd/matmul_f32.inc), so a
+// document's state does not depend on how its tokens were fed — bit for bit, in both precisions.
+// (Fast precision rounds activations: with a different summation order, one ulp before rounding
+// could flip a rounded value, and such flips add up to ~1e-2 over a few layers.)
+TEST_CASE("sequence mode equals single-token mode bit for bit, in both precisions", "[engine][forward][chunking]") {
+  struct variant {
+    architecture arch;
+    int n_embd, n_layer;
+    kernels::dtype type;
+    std::optional<kernels::dtype> convert;
+  };
+  for (auto precision : {kernels::precision::fast, kernels::precision::exact})
+  for (auto v : {variant{architecture::v7, 256, 3, kernels::dtype::bf16, {}},
+                 variant{architecture::v7, 256, 3, kernels::dtype::bf16, kernels::dtype::q8_0},
+                 variant{architecture::v7, 256, 3, kernels::dtype::bf16, kernels::dtype::q4_0},
+                 variant{architecture::v6, 128, 2, kernels::dtype::f16, {}},
+                 variant{architecture::v5_2, 128, 2, kernels::dtype::bf16, kernels::dtype::q5_0},
+                 variant{architecture::v4, 96, 2, kernels::dtype::f32, kernels::dtype::q8_0}}) {
+    engine::random_model_spec spec;
+    spec.arch = v.arch;
+    spec.n_embd = v.n_embd;
+    spec.n_layer = v.n_layer;
+    spec.n_vocab = 300;
+    spec.matrix_type = v.type;
+    spec.lora_mix = 32, spec.lora_decay = 32, spec.lora_aaa = 32, spec.lora_value = 32, spec.lora_gate = 64;
+    engine::load_options o;
+    o.backend.threads = 2;
+    o.backend.precision = precision;
+    o.weight_type = v.convert;
+    auto m = engine::model::from_store(engine::make_random_model(spec), o);
+    INFO("v" << engine::architecture_name(v.arch) << " " << kernels::dtype_name(m->compute_weights_dtype()) << " "
+             << m->backend_info().isa << " " << kernels::precision_name(precision));
+    const auto tokens = random_tokens(150, spec.n_vocab, 8);
+    engine::context ctx(m);
+    auto rs = m->initial_state();
+    std::vector<float> rl(spec.n_vocab), sl(spec.n_vocab);
+    engine::eval_options rnn;
+    rnn.mode = engine::eval_mode::rnn;
+    ctx.eval(tokens, rs, rl.data(), rnn);
+    for (std::int64_t chunk : {std::int64_t{3}, std::int64_t{64}}) {
+      INFO("chunk " << chunk);
+      auto ss = m->initial_state();
+      engine::eval_options seq;
+      seq.chunk = chunk;
+      ctx.eval(tokens, ss, sl.data(), seq);
+      CHECK(ss.max_abs_diff(rs) == 0.0f);
+      CHECK(max_abs_diff(sl, rl) == 0.0f);
     }
   }
 }

@@ -105,3 +105,19 @@ TEST_CASE("golden models match on the scalar reference backend too", "[engine][g
   o.backend.name = "cpu-reference";
   for (const char* name : {"v4-small", "v5-small", "v6-small", "v7-small"}) check_model(name, o);
 }
+
+TEST_CASE("golden models match on every CPU instruction set, exact precision", "[engine][golden]") {
+  for (const char* isa : {"avx512", "avx2", "scalar"}) {
+    engine::load_options o;
+    o.backend.name = "cpu";
+    o.backend.isa = isa;
+    o.backend.threads = 2;
+    std::string why;
+    if (!kernels::create_backend(o.backend, &why)) {
+      WARN("skipped isa " << isa << ": " << why);
+      continue;
+    }
+    INFO("isa " << isa);
+    for (const char* name : {"v4-small", "v4-fp16", "v5-small", "v6-small", "v7-small", "v7-bf16"}) check_model(name, o);
+  }
+}

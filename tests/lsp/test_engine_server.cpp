@@ -164,3 +164,63 @@ TEST_CASE("rwkv-lsp serves completions over pipes with a real model", "[lsp][eng
   server.send(test::rpc_notification("exit"));
   CHECK(server.wait() == 0);
 }
+
+TEST_CASE("checkpoint memory stays within the budget, least recently used documents first", "[lsp][engine]") {
+  RWKV_REQUIRE_SHARED(model, "golden/v7-small.pth");
+  // One state of v7-small is 3 layers x (2*128 + 2*64*64) floats = 101 KB; 1 MB holds about 10.
+  engine_fixture a(json{{"model", model}, {"vocab", "bytes"}, {"checkpointSpacing", 32}, {"memoryBudgetMb", 1}});
+  std::string text;
+  for (int i = 0; i < 60; ++i) text += "line " + std::to_string(i) + " of some text\n";
+  for (int d = 0; d < 3; ++d)
+    a.notify("textDocument/didOpen", {{"textDocument", {{"uri", "file:///d" + std::to_string(d) + ".txt"},
+                                                         {"languageId", "plaintext"}, {"version", 1}, {"text", text}}}});
+  auto s = a.call("rwkv/status", json::object())["result"];
+  CHECK(s["memory"]["checkpointBytes"].get<std::size_t>() <= s["memory"]["budgetBytes"].get<std::size_t>());
+  std::map<std::string, std::size_t> bytes;
+  for (const auto& d : s["documents"]) bytes[d["uri"].get<std::string>()] = d["checkpointBytes"].get<std::size_t>();
+  CHECK(bytes["file:///d0.txt"] <= bytes["file:///d2.txt"]);  // the oldest gave up memory first
+
+  a.notify("textDocument/didClose", {{"textDocument", {{"uri", "file:///d2.txt"}}}});
+  s = a.call("rwkv/status", json::object())["result"];
+  CHECK(s["documents"].size() == 2);
+}
+
+TEST_CASE("a newer edit cancels a pending completion, which is still answered", "[lsp][engine][subprocess]") {
+  RWKV_REQUIRE_SHARED(model, "golden/v7-small.pth");
+  test::child_server server(RWKV_LSP_SERVER, {"--model", model, "--vocab", "bytes"});
+  server.send(test::rpc_request(1, "initialize", {{"processId", nullptr}, {"capabilities", json::object()}}));
+  REQUIRE(server.response(1));
+  server.send(test::rpc_notification("initialized", json::object()));
+  std::string text;
+  for (int i = 0; i < 400; ++i) text += "value_" + std::to_string(i) + " = f(value_" + std::to_string(i) + ");\n";
+  server.send(test::rpc_notification(
+      "textDocument/didOpen", {{"textDocument", {{"uri", uri}, {"languageId", "cpp"}, {"version", 1}, {"text", text}}}}));
+  const json at_end = {{"line", 400}, {"character", 0}};
+  for (int id = 2; id < 12; ++id) {
+    server.send(test::rpc_request(id, "textDocument/inlineCompletion",
+                                  {{"textDocument", {{"uri", uri}}}, {"position", at_end}, {"context", {{"triggerKind", 2}}}}));
+    server.send(test::rpc_notification(
+        "textDocument/didChange",
+        {{"textDocument", {{"uri", uri}, {"version", id}}},
+         {"contentChanges", json::array({{{"range", {{"start", at_end}, {"end", at_end}}}, {"text", ""}}})}}));
+  }
+  server.send(test::rpc_request(12, "textDocument/inlineCompletion",
+                                {{"textDocument", {{"uri", uri}}}, {"position", at_end}, {"context", {{"triggerKind", 1}}}}));
+  int cancelled = 0, answered = 0;
+  for (int id = 2; id <= 12; ++id) {
+    auto r = server.response(id, std::chrono::seconds(120));
+    REQUIRE(r);  // never dropped
+    if (r->contains("error")) {
+      CHECK((*r)["error"]["code"] == -32800);
+      ++cancelled;
+    } else {
+      ++answered;
+    }
+  }
+  CHECK(cancelled + answered == 11);
+  CHECK(cancelled >= 1);  // the edits made the earlier requests stale
+  server.send(test::rpc_request(13, "shutdown"));
+  REQUIRE(server.response(13));
+  server.send(test::rpc_notification("exit"));
+  CHECK(server.wait() == 0);
+}

@@ -1,6 +1,7 @@
 #include "common.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace rwkv::engine {
 
@@ -92,10 +93,20 @@ std::unique_ptr<kernels::weight> weight_loader::matrix(const std::string& name, 
     stored_type_set_ = true;
   }
   params_ += rows * cols;
+  matmul_params_ += rows * cols;
   kernels::matrix m{t.type, rows, cols, t.data};
   auto w = prefer_ ? backend_.prepare(m, *prefer_) : backend_.prepare(m);
+  memory_type_ = w->type();
   owned_bytes_ += w->owned_bytes();
   bytes_per_token_ += w->bytes_per_pass();
+  return w;
+}
+
+std::unique_ptr<kernels::weight> weight_loader::head_matrix(const std::string& name, std::int64_t rows,
+                                                            std::int64_t cols) {
+  auto w = matrix(name, rows, cols);
+  matmul_params_ -= rows * cols;
+  head_params_ += rows * cols;
   return w;
 }
 
@@ -108,17 +119,37 @@ std::unique_ptr<kernels::weight> weight_loader::matrix_transposed(const std::str
 std::unique_ptr<kernels::weight> weight_loader::matrix_slice_transposed(const std::string& name, std::int64_t n,
                                                                         std::int64_t index, std::int64_t in,
                                                                         std::int64_t out) {
-  require(name, n * in * out);
-  auto all = store_.to_f32(name);
-  auto host = std::make_shared<std::vector<float>>(static_cast<std::size_t>(in * out));
-  const float* src = all.data() + index * in * out;
+  const tensor& t = require(name, n * in * out);
+  // Plain element types are transposed bit for bit; block formats are decoded to fp32 first.
+  const bool plain = t.type == kernels::dtype::f32 || t.type == kernels::dtype::f16 || t.type == kernels::dtype::bf16;
+  const kernels::dtype type = plain ? t.type : kernels::dtype::f32;
+  const std::size_t elem = type == kernels::dtype::f32 ? 4 : 2;
+  std::vector<float> decoded;
+  const std::uint8_t* src = static_cast<const std::uint8_t*>(t.data);
+  if (!plain) {
+    decoded = store_.to_f32(name);
+    src = reinterpret_cast<const std::uint8_t*>(decoded.data());
+  }
+  src += static_cast<std::size_t>(index * in * out) * elem;
+  auto host = std::make_shared<std::vector<float>>((static_cast<std::size_t>(in * out) * elem + 3) / 4);
+  auto* dst = reinterpret_cast<std::uint8_t*>(host->data());
   for (std::int64_t i = 0; i < in; ++i)
-    for (std::int64_t o = 0; o < out; ++o) (*host)[static_cast<std::size_t>(o * in + i)] = src[i * out + o];
+    for (std::int64_t o = 0; o < out; ++o)
+      std::memcpy(dst + static_cast<std::size_t>(o * in + i) * elem, src + static_cast<std::size_t>(i * out + o) * elem,
+                  elem);
   params_ += in * out;
-  owned_f32_.push_back(host);
-  owned_bytes_ += host->size() * sizeof(float);
-  bytes_per_token_ += host->size() * sizeof(float);
-  return backend_.prepare(kernels::matrix{kernels::dtype::f32, out, in, host->data()});
+  matmul_params_ += in * out;
+  std::optional<kernels::dtype> want = prefer_;
+  if (want && kernels::dtype_is_quantized(*want)) want = kernels::dtype::q8_0;
+  const kernels::matrix m{type, out, in, host->data()};
+  auto w = want ? backend_.prepare(m, *want) : backend_.prepare(m);
+  if (w->owned_bytes() == 0) {  // the weight borrows the transposed copy: keep it
+    owned_f32_.push_back(host);
+    owned_bytes_ += host->size() * sizeof(float);
+  }
+  owned_bytes_ += w->owned_bytes();
+  bytes_per_token_ += w->bytes_per_pass();
+  return w;
 }
 
 kernels::matrix weight_loader::embedding(const std::string& name, std::int64_t rows, std::int64_t cols) {
@@ -143,7 +174,7 @@ void io_weights::load(weight_loader& l, const model_config& c) {
   ln0_b = l.vec("blocks.0.ln0.bias", c.n_embd);
   ln_out_w = l.vec("ln_out.weight", c.n_embd);
   ln_out_b = l.vec("ln_out.bias", c.n_embd);
-  head = l.matrix("head.weight", c.n_vocab, c.n_embd);
+  head = l.head_matrix("head.weight", c.n_vocab, c.n_embd);
 }
 
 void io_weights::embed(kernels::backend& b, const std::int32_t* ids, std::int64_t T, std::int64_t C, float* x) const {
@@ -194,8 +225,9 @@ void receptance_ffn::forward(kernels::backend& b, context::scratch& s, std::size
   const float* mixes[] = {mix_k.get(), mix_r.get()};
   float* outs[] = {xk, xr};
   b.mix(xx, dx, mixes, outs, 2, T, C);
-  b.matmul(*receptance, xr, C, xx, C, T, kernels::activation::sigmoid, false);  // xx: r
-  b.matmul(*key, xk, C, hidden, F, T, kernels::activation::relu_sq, false);
+  const kernels::matmul_job first[] = {{receptance.get(), xr, C, xx, C, kernels::activation::sigmoid, false},  // xx: r
+                                       {key.get(), xk, C, hidden, F, kernels::activation::relu_sq, false}};
+  b.matmul_many(first, T);
   b.matmul(*value, hidden, F, dx, C, T, kernels::activation::none, false);  // dx: value out
   b.add_mul(xx, dx, x, T * C);
 }

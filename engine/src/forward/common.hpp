@@ -62,9 +62,14 @@ class weight_loader {
   std::vector<float> host_vec(const std::string& name, std::int64_t numel);
   // A large matrix [rows][cols] used as stored (memory-mapped) or converted to the preferred type.
   std::unique_ptr<kernels::weight> matrix(const std::string& name, std::int64_t rows, std::int64_t cols);
-  // A small matrix stored [in][out] (x @ W convention) turned into fp32 [out][in].
+  // The head: like `matrix`, counted apart (it runs only where logits are asked for).
+  std::unique_ptr<kernels::weight> head_matrix(const std::string& name, std::int64_t rows, std::int64_t cols);
+  // A small matrix stored [in][out] (x @ W convention) turned into [out][in], keeping its stored
+  // element type (fp32/fp16/bf16; block formats become fp32) unless a weight type was asked for.
+  // Requested 4/5-bit types give these LoRA matrices q8_0: they are small (a few % of the bytes)
+  // and feed exponentials (decay), where 4-bit errors would show.
   std::unique_ptr<kernels::weight> matrix_transposed(const std::string& name, std::int64_t in, std::int64_t out);
-  // A matrix that is a slice of a 3-D tensor [n][in][out], transposed to fp32 [out][in].
+  // A matrix that is a slice of a 3-D tensor [n][in][out], transposed to [out][in] as above.
   std::unique_ptr<kernels::weight> matrix_slice_transposed(const std::string& name, std::int64_t n, std::int64_t index,
                                                            std::int64_t in, std::int64_t out);
   // The embedding, used as stored (rows are looked up, never multiplied).
@@ -77,6 +82,11 @@ class weight_loader {
   kernels::dtype stored_type() const noexcept { return stored_type_; }
   std::size_t owned_bytes() const noexcept { return owned_bytes_; }
   std::size_t bytes_per_token() const noexcept { return bytes_per_token_; }
+  // Weights multiplied per token in sequence mode (all matrices but the head), and the head's.
+  std::int64_t matmul_params() const noexcept { return matmul_params_; }
+  std::int64_t head_params() const noexcept { return head_params_; }
+  // Encoding of the large matrices in memory (after any conversion the backend made).
+  kernels::dtype memory_type() const noexcept { return memory_type_; }
 
  private:
   std::string what() const;
@@ -90,7 +100,9 @@ class weight_loader {
   std::int64_t params_ = 0;
   std::size_t owned_bytes_ = 0;
   std::size_t bytes_per_token_ = 0;
+  std::int64_t matmul_params_ = 0, head_params_ = 0;
   kernels::dtype stored_type_ = kernels::dtype::f32;
+  kernels::dtype memory_type_ = kernels::dtype::f32;
   bool stored_type_set_ = false;
 
   friend class model;
@@ -111,6 +123,7 @@ struct model::impl {
 
   std::size_t bytes_per_token = 0;
   std::size_t owned_bytes = 0;
+  std::int64_t matmul_params = 0, head_params = 0;
   std::vector<std::shared_ptr<std::vector<float>>> host_copies;
 };
 

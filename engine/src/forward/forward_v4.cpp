@@ -66,9 +66,10 @@ class model_v4 final : public model::impl {
       const float* mixes[] = {L.mix_k.get(), L.mix_v.get(), L.mix_r.get()};
       float* outs[] = {xk, xv, xr};
       b_.mix(xx, dx, mixes, outs, 3, T, C);
-      b_.matmul(*L.receptance, xr, C, r, C, T, activation::sigmoid, false);
-      b_.matmul(*L.key, xk, C, k, C, T, activation::none, false);
-      b_.matmul(*L.value, xv, C, v, C, T, activation::none, false);
+      const kernels::matmul_job proj[] = {{L.receptance.get(), xr, C, r, C, activation::sigmoid, false},
+                                          {L.key.get(), xk, C, k, C, activation::none, false},
+                                          {L.value.get(), xv, C, v, C, activation::none, false}};
+      b_.matmul_many(proj, T);
       b_.wkv4(T, C, L.decay.get(), L.first.get(), k, v, aa, bb, pp, y);
       b_.mul(r, y, y, TC);
       b_.matmul(*L.output, y, C, x, C, T, activation::none, true);

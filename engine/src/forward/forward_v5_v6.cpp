@@ -86,7 +86,7 @@ class model_v5_v6 final : public model::impl {
     float *xw = buf(XW), *xk = buf(XK), *xv = buf(XV), *xr = buf(XR), *xg = buf(XG);
     float *r = buf(R), *k = buf(K), *v = buf(V), *g = buf(G), *w = buf(W), *y = buf(Y);
     float* lo = v6_ ? buf(LORA, T * std::max(5 * c_.lora_mix, c_.lora_decay)) : nullptr;
-    float* dyn = v6_ ? buf(DYN) : nullptr;
+    float* dyn = v6_ ? buf(DYN, 5 * TC) : nullptr;
 
     io_.embed(b_, ids, T, C, x);
     for (int i = 0; i < c_.n_layer; ++i) {
@@ -106,10 +106,11 @@ class model_v5_v6 final : public model::impl {
         b_.matmul(*L.maa_w1, xw, C, lo, 5 * D, T, activation::tanh, false);
         const float* base[] = {L.mix_w.get(), L.mix_k.get(), L.mix_v.get(), L.mix_r.get(), L.mix_g.get()};
         float* outs[] = {xw, xk, xv, xr, xg};
-        for (int j = 0; j < 5; ++j) {
-          b_.matmul(*L.maa_w2[j], lo + j * D, 5 * D, dyn, C, T, activation::none, false);
-          b_.mix_dynamic(xx, dx, base[j], dyn, C, outs[j], T, C);
-        }
+        kernels::matmul_job second[5];
+        for (int j = 0; j < 5; ++j)
+          second[j] = {L.maa_w2[j].get(), lo + j * D, 5 * D, dyn + j * TC, C, activation::none, false};
+        b_.matmul_many(second, T);
+        for (int j = 0; j < 5; ++j) b_.mix_dynamic(xx, dx, base[j], dyn + j * TC, C, outs[j], T, C);
         b_.matmul(*L.decay_w1, xw, C, lo, c_.lora_decay, T, activation::tanh, false);
         b_.matmul(*L.decay_w2, lo, c_.lora_decay, w, C, T, activation::none, false);
         b_.rwkv6_decay(w, L.decay.get(), T, C);
@@ -119,10 +120,11 @@ class model_v5_v6 final : public model::impl {
         float* outs[] = {xk, xv, xr, xg};
         b_.mix(xx, dx, mixes, outs, 4, T, C);
       }
-      b_.matmul(*L.receptance, xr, C, r, C, T, activation::none, false);
-      b_.matmul(*L.key, xk, C, k, C, T, activation::none, false);
-      b_.matmul(*L.value, xv, C, v, C, T, activation::none, false);
-      b_.matmul(*L.gate, xg, C, g, C, T, activation::silu, false);
+      const kernels::matmul_job proj[] = {{L.receptance.get(), xr, C, r, C, activation::none, false},
+                                          {L.key.get(), xk, C, k, C, activation::none, false},
+                                          {L.value.get(), xv, C, v, C, activation::none, false},
+                                          {L.gate.get(), xg, C, g, C, activation::silu, false}};
+      b_.matmul_many(proj, T);
       b_.wkv5(T, H, N, r, k, v, decay, v6_, L.u.get(), wkv, y);
       b_.group_norm(y, L.ln_x_w.get(), L.ln_x_b.get(), y, T, C, H, group_norm_eps);
       b_.mul(y, g, y, TC);

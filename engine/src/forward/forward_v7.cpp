@@ -19,7 +19,7 @@ struct layer_v7 {
   std::unique_ptr<kernels::weight> ffn_key, ffn_value;
 };
 
-enum slot : std::size_t { X, XX, DX, XR, XW, XK, XV, XA, XG, R, K, V, W, A, B, G, VG, VF, Y, LORA, FFN, TMP };
+enum slot : std::size_t { X, XX, DX, XR, XW, XK, XV, XA, XG, R, K, V, W, A, B, G, VG, VF, Y, LW, LA, LV, LG, FFN, TMP };
 
 class model_v7 final : public model::impl {
  public:
@@ -82,13 +82,15 @@ class model_v7 final : public model::impl {
                bool all_rows) const override {
     const std::int64_t C = c_.n_embd, H = c_.n_head, N = c_.head_size, F = c_.n_ffn;
     const std::int64_t TC = T * C;
-    const std::int64_t lora = std::max({c_.lora_decay, c_.lora_aaa, c_.lora_value, c_.lora_gate});
     const std::int64_t layer_size = 2 * C + H * N * N;
     auto buf = [&](slot k, std::int64_t n = -1) { return s.get(k, static_cast<std::size_t>(n < 0 ? TC : n)); };
     float *x = buf(X), *xx = buf(XX), *dx = buf(DX);
     float *xr = buf(XR), *xw = buf(XW), *xk = buf(XK), *xv = buf(XV), *xa = buf(XA), *xg = buf(XG);
     float *r = buf(R), *k = buf(K), *v = buf(V), *w = buf(W), *a = buf(A), *bb = buf(B), *g = buf(G);
-    float *vg = buf(VG), *vf = buf(VF), *y = buf(Y), *lo = buf(LORA, T * lora), *fh = buf(FFN, T * F);
+    float *vg = buf(VG), *vf = buf(VF), *y = buf(Y), *fh = buf(FFN, T * F);
+    const std::int64_t DW = c_.lora_decay, DA = c_.lora_aaa, DV = c_.lora_value, DG = c_.lora_gate;
+    float *lw = buf(LW, T * DW), *la = buf(LA, T * DA), *lv = buf(LV, T * std::max<std::int64_t>(DV, 1)),
+          *lg = buf(LG, T * DG);
 
     io_.embed(b_, ids, T, C, x);
     for (int i = 0; i < c_.n_layer; ++i) {
@@ -103,19 +105,24 @@ class model_v7 final : public model::impl {
       float* outs[] = {xr, xw, xk, xv, xa, xg};
       b_.mix(xx, dx, mixes, outs, 6, T, C);
 
-      b_.matmul(*L.receptance, xr, C, r, C, T, activation::none, false);
-      b_.matmul(*L.key, xk, C, k, C, T, activation::none, false);
-      b_.matmul(*L.value, xv, C, v, C, T, activation::none, false);
-      b_.matmul(*L.w1, xw, C, lo, c_.lora_decay, T, activation::tanh, false);
-      b_.matmul(*L.w2, lo, c_.lora_decay, w, C, T, activation::none, false);
-      b_.matmul(*L.a1, xa, C, lo, c_.lora_aaa, T, activation::none, false);
-      b_.matmul(*L.a2, lo, c_.lora_aaa, a, C, T, activation::none, false);
-      if (i > 0) {
-        b_.matmul(*L.v1, xv, C, lo, c_.lora_value, T, activation::none, false);
-        b_.matmul(*L.v2, lo, c_.lora_value, vg, C, T, activation::none, false);
-      }
-      b_.matmul(*L.g1, xg, C, lo, c_.lora_gate, T, activation::sigmoid, false);
-      b_.matmul(*L.g2, lo, c_.lora_gate, g, C, T, activation::none, false);
+      // The projections and the first LoRA stages read only the mixes: one parallel region; the
+      // second LoRA stages read only the first: another.
+      const bool has_v = i > 0;
+      const kernels::matmul_job first[] = {
+          {L.receptance.get(), xr, C, r, C, activation::none, false},
+          {L.key.get(), xk, C, k, C, activation::none, false},
+          {L.value.get(), xv, C, v, C, activation::none, false},
+          {L.w1.get(), xw, C, lw, DW, activation::tanh, false},
+          {L.a1.get(), xa, C, la, DA, activation::none, false},
+          {L.g1.get(), xg, C, lg, DG, activation::sigmoid, false},
+          {has_v ? L.v1.get() : nullptr, xv, C, lv, DV, activation::none, false}};
+      b_.matmul_many(std::span(first, has_v ? 7 : 6), T);
+      const kernels::matmul_job second[] = {
+          {L.w2.get(), lw, DW, w, C, activation::none, false},
+          {L.a2.get(), la, DA, a, C, activation::none, false},
+          {L.g2.get(), lg, DG, g, C, activation::none, false},
+          {has_v ? L.v2.get() : nullptr, lv, DV, vg, C, activation::none, false}};
+      b_.matmul_many(std::span(second, has_v ? 4 : 3), T);
 
       kernels::backend::rwkv7_prepare_args p;
       p.T = T, p.H = H, p.N = N;

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 namespace rwkv::kernels {
@@ -48,10 +49,36 @@ class weight {
 
 enum class activation : std::uint8_t { none, tanh, sigmoid, relu_sq, silu };
 
+// How matrix products round their inputs. Whatever the policy, a product computes the same dot
+// products with the same input rounding for one token (T = 1) and for a sequence (T > 1): only the
+// order of accumulation differs, so states reached by different chunkings agree to ~1e-6.
+enum class precision : std::uint8_t {
+  // fp32 arithmetic on the dequantized weights: the reference semantics (golden tests).
+  exact,
+  // Activations in the weights' native dot format: rounded to bf16 pairs for bf16 weights
+  // (vdpbf16ps), quantized per token per 32-block to int8 for q8_0/q4_0/q5_0 weights (vpdpbusd).
+  // fp32 weights and machines without those instructions compute as `exact`.
+  fast,
+};
+
+const char* precision_name(precision p) noexcept;  // "exact", "fast"
+
 struct backend_info {
   std::string name;   // "cpu", "cpu-reference", "cuda"
   std::string isa;    // "avx512-bf16-vnni", "avx2-fma", "scalar", or the GPU name
   int threads = 1;
+  kernels::precision precision = kernels::precision::exact;  // the policy asked for
+};
+
+// One product of a batch: y[t] = act(W x[t]) (or += when accumulate), t < T, as in matmul.
+struct matmul_job {
+  const weight* w = nullptr;
+  const float* x = nullptr;
+  std::int64_t ldx = 0;
+  float* y = nullptr;
+  std::int64_t ldy = 0;
+  activation act = activation::none;
+  bool accumulate = false;
 };
 
 class backend {
@@ -80,6 +107,12 @@ class backend {
   // x rows are ldx floats apart, y rows ldy floats apart.
   virtual void matmul(const weight& w, const float* x, std::int64_t ldx, float* y, std::int64_t ldy,
                       std::int64_t T, activation act, bool accumulate) = 0;
+  // Independent products over the same T tokens (e.g. the r/k/v projections, or the first stages
+  // of all LoRAs), run in one parallel region so per-token overhead is paid once. No job may write
+  // what another reads. The default runs them one after the other.
+  virtual void matmul_many(std::span<const matmul_job> jobs, std::int64_t T) {
+    for (const auto& j : jobs) matmul(*j.w, j.x, j.ldx, j.y, j.ldy, T, j.act, j.accumulate);
+  }
 
   // y[t] = E[ids[t]] as fp32 (E stored as in the file: [n_vocab][C]).
   virtual void embed(const matrix& e, const std::int32_t* ids, std::int64_t T, float* y) = 0;
@@ -152,6 +185,7 @@ struct backend_options {
   std::string name = "auto";  // "auto", "cpu", "cpu-reference" (scalar, single thread), "cuda"
   int threads = 0;            // 0 = all hardware threads
   std::string isa = "auto";   // CPU: "auto", "avx512", "avx2", "scalar"
+  kernels::precision precision = kernels::precision::exact;  // the reference backend is always exact
 };
 
 // Creates a backend; returns null and fills `error` when the name is unknown or unavailable.

@@ -1,0 +1,363 @@
+// q8/q5/q4 weights x int8-quantized activations with vpdpbusd ("fast" precision, AVX512_VNNI).
+//
+// Activations are quantized per token and block of 32 (Q8_0-style, as llama.cpp does): d =
+// max|x| / 127, q = round_even(x / d), plus the sum of each block's quants. The weights are
+// stored unsigned (u = q_w + zero point, see cpu_weight.hpp), which is what vpdpbusd multiplies
+// (unsigned x signed bytes, four products per 32-bit lane), so a block's exact integer dot is
+//   i = sum(u * q) - zero_point * sum(q)
+// and each (row, token) result is  f = sum over blocks, in block order, of fma(float(i) * d_w, d_x, f).
+// Integers are exact in any order; the fp32 chain is the same in both kernels below, so single-
+// token and sequence mode give bit-identical products.
+//
+//  * gemm (many tokens): packs 32 rows into [blocks][8 granules][32 rows x 4 bytes] (one 16x16
+//    dword transpose per 16 rows and chunk) plus [blocks][32] fp32 scales, and runs 2 vectors of
+//    rows x 6 tokens: 8 vpdpbusd per block into integer accumulators (activation granules
+//    broadcast), then convert, multiply by the rows' scales, FMA with the token's scale.
+//  * gemv (few tokens): 16 rows at a time straight from the stored rows; thanks to the
+//    interleaved layout eight vpdpbusd leave a row's 16 block sums in 16 lanes, which are scaled
+//    by the row's scales, transposed into vectors over rows, and chained over blocks as above.
+#include "avx512/dot_kernels.hpp"
+#include "simd/vec_avx512.hpp"
+#define RWKV_CPU_ISA avx512
+#include "simd/vec_math.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+namespace rwkv::kernels::cpu::avx512 {
+
+namespace {
+
+constexpr int NT = 6;   // tokens per register tile
+constexpr int MR = 32;  // rows per tile
+
+std::int64_t superblocks(std::int64_t K) { return (K / 32 + 15) / 16; }
+// gemv activations, per token: quants in the interleaved order (superblocks of 512 bytes, chunks
+// of 64, lanes beyond a short superblock zero), then per block (padded to 16) d and the sum.
+std::int64_t token_bytes(std::int64_t K) { return superblocks(K) * (512 + 16 * 8); }
+
+// One token in natural order: q[K], d[nb], s[nb]. K is a multiple of 32.
+void quantize_row(const float* x, std::int64_t K, std::int8_t* q, float* d, std::int32_t* s) {
+  const std::int64_t nb = K / 32;
+  for (std::int64_t b = 0; b < nb; ++b) {
+    const __m512 x0 = _mm512_loadu_ps(x + b * 32), x1 = _mm512_loadu_ps(x + b * 32 + 16);
+    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
+    const float db = amax / 127.0f;
+    const __m512 id = _mm512_set1_ps(db != 0.0f ? 1.0f / db : 0.0f);
+    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(x0, id)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(x1, id));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32), _mm512_cvtsepi32_epi8(q0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32 + 16), _mm512_cvtsepi32_epi8(q1));
+    d[b] = db;
+    s[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+  }
+}
+
+void quantize_token_interleaved(const float* x, std::int64_t K, std::uint8_t* tok) {
+  const std::int64_t nb = K / 32, nsb = superblocks(K);
+  alignas(64) std::int8_t q[16 * 32];
+  auto* xq = reinterpret_cast<std::int32_t*>(tok);
+  auto* d = reinterpret_cast<float*>(tok + nsb * 512);
+  auto* sum = reinterpret_cast<std::int32_t*>(d + nsb * 16);
+  for (std::int64_t sb = 0; sb < nsb; ++sb) {
+    const std::int64_t nbs = std::min<std::int64_t>(16, nb - sb * 16);
+    quantize_row(x + sb * 512, nbs * 32, q, d + sb * 16, sum + sb * 16);
+    for (std::int64_t l = nbs; l < 16; ++l) d[sb * 16 + l] = 0, sum[sb * 16 + l] = 0;
+    for (int g = 0; g < 8; ++g)
+      for (int l = 0; l < 16; ++l) {
+        std::int32_t v = 0;
+        if (l < nbs) std::memcpy(&v, q + l * 32 + g * 4, 4);
+        xq[sb * 128 + g * 16 + l] = v;
+      }
+  }
+}
+
+// Chunks 2h and 2h+1 of superblock sb of a row as u8 (lanes >= nbs zero).
+template <layout L>
+inline void unpack_pair(const std::uint8_t* row, std::int64_t sb, int nbs, int h, std::int64_t hi_off, __m512i& c0,
+                        __m512i& c1) {
+  const auto m = static_cast<__mmask64>(nbs == 16 ? ~0ull : (1ull << (nbs * 4)) - 1);
+  const std::int64_t chunk = nbs * 4;
+  if constexpr (L == layout::q8) {
+    const std::uint8_t* p = row + sb * 512 + 2 * h * chunk;
+    c0 = _mm512_maskz_loadu_epi8(m, p);
+    c1 = _mm512_maskz_loadu_epi8(m, p + chunk);
+  } else {
+    const __m512i v = _mm512_maskz_loadu_epi8(m, row + sb * 256 + h * chunk);
+    const __m512i lo4 = _mm512_set1_epi8(0x0F);
+    c0 = _mm512_and_si512(v, lo4);
+    c1 = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
+    if constexpr (L == layout::q5) {
+      const std::uint8_t* bits = row + hi_off + sb * 64;
+      const std::int64_t b0 = 2 * h * chunk, b1 = b0 + chunk;  // bit positions of the two chunks
+      std::uint64_t w0, w1;
+      std::memcpy(&w0, bits + b0 / 8, 8);
+      std::memcpy(&w1, bits + b1 / 8, 8);
+      const __m512i sixteen = _mm512_set1_epi8(16);
+      c0 = _mm512_mask_add_epi8(c0, _cvtu64_mask64(w0 >> (b0 % 8)) & m, c0, sixteen);
+      c1 = _mm512_mask_add_epi8(c1, _cvtu64_mask64(w1 >> (b1 % 8)) & m, c1, sixteen);
+    }
+  }
+}
+
+template <layout L>
+void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
+            const out_view& o, thread_scratch& s) {
+  const std::int64_t K = w.cols(), nb = w.blocks(), nsb = superblocks(K), hi = w.hi_offset(), ldt = token_bytes(K);
+  const __m512i neg_zp = _mm512_set1_epi32(-w.zero_point());
+  const auto* acts = static_cast<const std::uint8_t*>(a.converted);
+  // Scaled block sums of 16 rows, per superblock: rows are read whole, one after the other (one
+  // ascending stream for the prefetchers), and transposed to vectors over rows afterwards.
+  s.rows.reserve(static_cast<std::size_t>(nsb) * 16 * 64);
+  auto* t2 = reinterpret_cast<__m512*>(s.rows.data());
+  for (std::int64_t rb = r0; rb < r1; rb += 16) {
+    const int nr = static_cast<int>(std::min<std::int64_t>(16, r1 - rb));
+    for (std::int64_t t = 0; t < T; ++t) {
+      const std::uint8_t* tok = acts + t * ldt;
+      const auto* xd = reinterpret_cast<const float*>(tok + nsb * 512);
+      const auto* xs = reinterpret_cast<const std::int32_t*>(xd + nsb * 16);
+      for (int r = 0; r < 16; ++r) {
+        const std::int64_t row = rb + std::min(r, nr - 1);  // repeats are never stored
+        const std::uint8_t* p = w.row(row);
+        for (std::int64_t sb = 0; sb < nsb; ++sb) {
+          const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
+          __m512i acc = _mm512_mullo_epi32(_mm512_load_si512(xs + sb * 16), neg_zp);
+          for (int h = 0; h < 4; ++h) {
+            __m512i c0, c1;
+            unpack_pair<L>(p, sb, nbs, h, hi, c0, c1);
+            acc = _mm512_dpbusd_epi32(acc, c0, _mm512_load_si512(tok + sb * 512 + 2 * h * 64));
+            acc = _mm512_dpbusd_epi32(acc, c1, _mm512_load_si512(tok + sb * 512 + (2 * h + 1) * 64));
+          }
+          const __m512 sw = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(nbs), w.scales(row) + sb * 16));
+          t2[sb * 16 + r] = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), sw);
+        }
+      }
+      __m512 f = _mm512_setzero_ps();
+      for (std::int64_t sb = 0; sb < nsb; ++sb) {
+        const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
+        __m512 v[16];
+        for (int r = 0; r < 16; ++r) v[r] = t2[sb * 16 + r];
+        transpose(v);  // v[l]: block sb*16 + l of the 16 rows
+        for (int l = 0; l < nbs; ++l) f = _mm512_fmadd_ps(v[l], _mm512_set1_ps(xd[sb * 16 + l]), f);
+      }
+      store_act(o.y + t * o.ldy + rb, f, nr, o.act, o.accumulate);
+    }
+  }
+}
+
+// --- gemm ------------------------------------------------------------------------------------------
+
+// Packed activations, per group of NT tokens: q as [K/4 granules][NT] dwords, then d as
+// [blocks][NT] floats, then s as [blocks][NT] ints.
+std::int64_t group_bytes(std::int64_t K) { return (K / 4 * NT + 2 * (K / 32) * NT) * 4; }
+
+void pack_acts(const float* x, std::int64_t ldx, std::int64_t T, std::int64_t K, std::uint8_t* out) {
+  const std::int64_t G = K / 4, nb = K / 32;
+  thread_local std::vector<std::int8_t> q;  // one token row; grown once per thread
+  thread_local std::vector<float> d;
+  thread_local std::vector<std::int32_t> sum;
+  if (q.size() < static_cast<std::size_t>(K)) q.resize(static_cast<std::size_t>(K)), d.resize(static_cast<std::size_t>(nb)), sum.resize(static_cast<std::size_t>(nb));
+  for (std::int64_t g = 0; g * NT < T; ++g) {
+    auto* oq = reinterpret_cast<std::int32_t*>(out + g * group_bytes(K));
+    auto* od = reinterpret_cast<float*>(oq + G * NT);
+    auto* os = reinterpret_cast<std::int32_t*>(od + nb * NT);
+    for (int t = 0; t < NT; ++t) {
+      const std::int64_t tt = g * NT + t;
+      if (tt < T) quantize_row(x + tt * ldx, K, q.data(), d.data(), sum.data());
+      const auto* qg = reinterpret_cast<const std::int32_t*>(q.data());
+      for (std::int64_t j = 0; j < G; ++j) oq[j * NT + t] = tt < T ? qg[j] : 0;
+      for (std::int64_t b = 0; b < nb; ++b) {
+        od[b * NT + t] = tt < T ? d[b] : 0.0f;
+        os[b * NT + t] = tt < T ? sum[b] : 0;
+      }
+    }
+  }
+}
+
+template <layout L>
+void pack_tile(const cpu_weight& w, std::int64_t rb, int nr, std::uint8_t* tq, float* ts) {
+  const std::int64_t nb = w.blocks(), hi = w.hi_offset();
+  // The packing below walks the rows in column order; fetch them in address order first.
+  for (std::int64_t b = 0; b < nr * w.row_bytes(); b += 64)
+    _mm_prefetch(reinterpret_cast<const char*>(w.row(rb) + b), _MM_HINT_T1);
+  for (int z = 0; z < 2; ++z) {
+    for (std::int64_t sb = 0; sb * 16 < nb; ++sb) {
+      const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
+      for (int h = 0; h < 4; ++h) {
+        __m512 v0[16], v1[16];
+        for (int i = 0; i < 16; ++i) {
+          const int row = z * 16 + i;
+          __m512i c0 = _mm512_setzero_si512(), c1 = c0;
+          if (row < nr) unpack_pair<L>(w.row(rb + row), sb, nbs, h, hi, c0, c1);
+          v0[i] = _mm512_castsi512_ps(c0);
+          v1[i] = _mm512_castsi512_ps(c1);
+        }
+        transpose(v0);  // v0[l]: granule 2h of block sb*16 + l, 16 rows
+        transpose(v1);
+        for (int l = 0; l < nbs; ++l) {
+          const std::int64_t b = sb * 16 + l;
+          _mm512_store_ps(reinterpret_cast<float*>(tq + ((b * 8 + 2 * h) * 2 + z) * 64), v0[l]);
+          _mm512_store_ps(reinterpret_cast<float*>(tq + ((b * 8 + 2 * h + 1) * 2 + z) * 64), v1[l]);
+        }
+      }
+    }
+    for (std::int64_t b0 = 0; b0 < nb; b0 += 16) {
+      const auto m16 = static_cast<__mmask16>(nb - b0 >= 16 ? 0xffff : (1u << (nb - b0)) - 1);
+      __m512 v[16];
+      for (int i = 0; i < 16; ++i) {
+        const int row = z * 16 + i;
+        v[i] = row < nr ? _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m16, w.scales(rb + row) + b0)) : _mm512_setzero_ps();
+      }
+      transpose(v);
+      for (std::int64_t j = 0; j < std::min<std::int64_t>(16, nb - b0); ++j) _mm512_store_ps(ts + (b0 + j) * 32 + z * 16, v[j]);
+    }
+  }
+}
+
+template <int N>
+void kernel(const std::uint8_t* tq, const float* ts, std::int64_t nb, int zp, const std::uint8_t* xg, std::int64_t K,
+            float* y, std::int64_t ldy, int nr, const out_view& o) {
+  const auto* xq = reinterpret_cast<const std::int32_t*>(xg);
+  const auto* xd = reinterpret_cast<const float*>(xq + K / 4 * NT);
+  const auto* xs = reinterpret_cast<const std::int32_t*>(xd + nb * NT);
+  __m512 f0[N], f1[N];
+#pragma GCC unroll 6
+  for (int t = 0; t < N; ++t) f0[t] = f1[t] = _mm512_setzero_ps();
+  for (std::int64_t b = 0; b < nb; ++b) {
+    __m512i a0[N], a1[N];
+#pragma GCC unroll 6
+    for (int t = 0; t < N; ++t) a0[t] = a1[t] = _mm512_set1_epi32(-zp * xs[b * NT + t]);
+#pragma GCC unroll 8
+    for (int g = 0; g < 8; ++g) {
+      const std::int64_t G = b * 8 + g;
+      const __m512i w0 = _mm512_load_si512(tq + G * 128), w1 = _mm512_load_si512(tq + G * 128 + 64);
+#pragma GCC unroll 6
+      for (int t = 0; t < N; ++t) {
+        const __m512i xv = _mm512_set1_epi32(xq[G * NT + t]);
+        a0[t] = _mm512_dpbusd_epi32(a0[t], w0, xv);
+        a1[t] = _mm512_dpbusd_epi32(a1[t], w1, xv);
+      }
+    }
+    const __m512 s0 = _mm512_load_ps(ts + b * 32), s1 = _mm512_load_ps(ts + b * 32 + 16);
+#pragma GCC unroll 6
+    for (int t = 0; t < N; ++t) {
+      const __m512 dx = _mm512_set1_ps(xd[b * NT + t]);
+      f0[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a0[t]), s0), dx, f0[t]);
+      f1[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a1[t]), s1), dx, f1[t]);
+    }
+  }
+  for (int t = 0; t < N; ++t) {
+    store_act(y + t * ldy, f0[t], std::min(16, nr), o.act, o.accumulate);
+    if (nr > 16) store_act(y + t * ldy + 16, f1[t], nr - 16, o.act, o.accumulate);
+  }
+}
+
+using kernel_fn = void (*)(const std::uint8_t*, const float*, std::int64_t, int, const std::uint8_t*, std::int64_t,
+                           float*, std::int64_t, int, const out_view&);
+template <int... I>
+constexpr std::array<kernel_fn, sizeof...(I)> make_kernels(std::integer_sequence<int, I...>) {
+  return {&kernel<I + 1>...};
+}
+constexpr auto kernels = make_kernels(std::make_integer_sequence<int, NT>{});
+
+template <layout L>
+void gemm_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
+            const out_view& o, thread_scratch& s) {
+  const std::int64_t K = w.cols(), nb = w.blocks();
+  const std::size_t qbytes = static_cast<std::size_t>(K / 4 * 128);
+  s.tile.reserve(qbytes + static_cast<std::size_t>(nb * 32) * 4);
+  std::uint8_t* tq = s.tile.data();
+  auto* ts = reinterpret_cast<float*>(tq + qbytes);
+  const auto* acts = static_cast<const std::uint8_t*>(a.converted);
+  for (std::int64_t rb = r0; rb < r1; rb += MR) {
+    const int nr = static_cast<int>(std::min<std::int64_t>(MR, r1 - rb));
+    pack_tile<L>(w, rb, nr, tq, ts);
+    for (std::int64_t t0 = 0; t0 < T; t0 += NT) {
+      const auto nt = static_cast<int>(std::min<std::int64_t>(NT, T - t0));
+      kernels[static_cast<std::size_t>(nt - 1)](tq, ts, nb, w.zero_point(), acts + t0 / NT * group_bytes(K), K,
+                                                 o.y + t0 * o.ldy + rb, o.ldy, nr, o);
+    }
+  }
+}
+
+}  // namespace
+
+std::size_t int8_act_bytes(bool gemm, std::int64_t T, std::int64_t K) {
+  if (gemm) return static_cast<std::size_t>((T + NT - 1) / NT * group_bytes(K));
+  return static_cast<std::size_t>(T * token_bytes(K));
+}
+
+void int8_convert(bool gemm, const float* x, std::int64_t ldx, std::int64_t T, std::int64_t K, void* out) {
+  auto* o = static_cast<std::uint8_t*>(out);
+  if (gemm) {
+    pack_acts(x, ldx, T, K, o);
+    return;
+  }
+  for (std::int64_t t = 0; t < T; ++t) quantize_token_interleaved(x + t * ldx, K, o + t * token_bytes(K));
+}
+
+// Row r as fp32, w = (u - zero point) * d exactly as the reference dequantizes (the integer
+// difference is exact in fp32; one rounding for the product). For exact precision.
+void int8_decode_row(const cpu_weight& w, std::int64_t r, float* out) {
+  const std::int64_t nb = w.blocks(), hi = w.hi_offset();
+  const std::uint8_t* p = w.row(r);
+  const __m512 zp = _mm512_set1_ps(static_cast<float>(w.zero_point()));
+  for (std::int64_t sb = 0; sb * 16 < nb; ++sb) {
+    const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
+    // Scale of lane l, repeated for its 4 values: 4 vectors of 4 lanes x 4.
+    const __m512 d16 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(nbs), w.scales(r) + sb * 16));
+    __m512 d4[4];
+    for (int k = 0; k < 4; ++k)
+      d4[k] = _mm512_permutexvar_ps(_mm512_set_epi32(4 * k + 3, 4 * k + 3, 4 * k + 3, 4 * k + 3, 4 * k + 2, 4 * k + 2,
+                                                     4 * k + 2, 4 * k + 2, 4 * k + 1, 4 * k + 1, 4 * k + 1, 4 * k + 1,
+                                                     4 * k, 4 * k, 4 * k, 4 * k),
+                                    d16);
+    for (int h = 0; h < 4; ++h) {
+      __m512i c[2];
+      switch (w.lay()) {
+        case layout::q8: unpack_pair<layout::q8>(p, sb, nbs, h, hi, c[0], c[1]); break;
+        case layout::q5: unpack_pair<layout::q5>(p, sb, nbs, h, hi, c[0], c[1]); break;
+        default: unpack_pair<layout::q4>(p, sb, nbs, h, hi, c[0], c[1]); break;
+      }
+      for (int e = 0; e < 2; ++e) {
+        const int g = 2 * h + e;
+        for (int k = 0; k < 4 && 4 * k < nbs; ++k) {  // lanes 4k .. 4k+3
+          const __m128i bytes = k == 0   ? _mm512_extracti32x4_epi32(c[e], 0)
+                                : k == 1 ? _mm512_extracti32x4_epi32(c[e], 1)
+                                : k == 2 ? _mm512_extracti32x4_epi32(c[e], 2)
+                                         : _mm512_extracti32x4_epi32(c[e], 3);
+          const __m512 f = _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)), zp), d4[k]);
+          for (int j = 0; j < 4 && 4 * k + j < nbs; ++j) {
+            float* o = out + (sb * 16 + 4 * k + j) * 32 + 4 * g;
+            _mm_storeu_ps(o, j == 0 ? _mm512_extractf32x4_ps(f, 0)
+                             : j == 1 ? _mm512_extractf32x4_ps(f, 1)
+                             : j == 2 ? _mm512_extractf32x4_ps(f, 2)
+                                      : _mm512_extractf32x4_ps(f, 3));
+          }
+        }
+      }
+    }
+  }
+}
+
+void int8_gemv(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
+               const out_view& o, thread_scratch& s) {
+  switch (w.lay()) {
+    case layout::q8: return gemv_t<layout::q8>(w, a, T, r0, r1, o, s);
+    case layout::q5: return gemv_t<layout::q5>(w, a, T, r0, r1, o, s);
+    default: return gemv_t<layout::q4>(w, a, T, r0, r1, o, s);
+  }
+}
+
+void int8_gemm(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
+               const out_view& o, thread_scratch& s) {
+  switch (w.lay()) {
+    case layout::q8: return gemm_t<layout::q8>(w, a, T, r0, r1, o, s);
+    case layout::q5: return gemm_t<layout::q5>(w, a, T, r0, r1, o, s);
+    default: return gemm_t<layout::q4>(w, a, T, r0, r1, o, s);
+  }
+}
+
+}  // namespace rwkv::kernels::cpu::avx512

@@ -1,0 +1,213 @@
+#include "cpu_weight.hpp"
+
+#include "kernels/quant.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+#include <vector>
+
+namespace rwkv::kernels::cpu {
+
+aligned_bytes::aligned_bytes(std::size_t n) { reserve(n); }
+
+void aligned_bytes::reserve(std::size_t n) {
+  if (n <= n_ && p_) return;
+  const std::size_t bytes = (n + 64 + 63) / 64 * 64;  // 64 bytes of slack for overrunning loads
+  auto* p = static_cast<std::uint8_t*>(std::aligned_alloc(64, bytes));
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, bytes);
+  p_.reset(p);
+  n_ = n;
+}
+
+namespace {
+
+layout layout_of(dtype t) noexcept {
+  switch (t) {
+    case dtype::f32: return layout::f32;
+    case dtype::bf16: return layout::bf16;
+    case dtype::f16: return layout::f16;
+    case dtype::q8_0: return layout::q8;
+    case dtype::q4_0: return layout::q4;
+    case dtype::q5_0: return layout::q5;
+    default: return layout::ggml;
+  }
+}
+
+bool is_interleaved(layout l) noexcept { return l == layout::q8 || l == layout::q4 || l == layout::q5; }
+
+// Where column c's quant lives in a q8/q4/q5 row (see the layout in cpu_weight.hpp): its byte,
+// the nibble shift (q4/q5), and the bit index in the fifth-bit plane (q5).
+struct quant_pos {
+  std::int64_t byte;
+  int shift;
+  std::int64_t bit;
+};
+
+inline quant_pos position(layout l, std::int64_t c, std::int64_t cols) noexcept {
+  const std::int64_t nb = cols / 32, b = c / 32, s = b / 16, lane = b % 16;
+  const std::int64_t nbs = std::min<std::int64_t>(16, nb - s * 16);
+  const std::int64_t j = c % 32, g = j / 4, q = j % 4;
+  quant_pos p{};
+  if (l == layout::q8) {
+    p.byte = s * 512 + g * nbs * 4 + lane * 4 + q;
+  } else {
+    p.byte = s * 256 + (g / 2) * nbs * 4 + lane * 4 + q;
+    p.shift = (g % 2) * 4;
+    p.bit = s * 512 + g * nbs * 4 + lane * 4 + q;
+  }
+  return p;
+}
+
+}  // namespace
+
+void cpu_weight::init_layout(dtype t, std::int64_t rows, std::int64_t cols) {
+  type_ = t;
+  lay_ = layout_of(t);
+  rows_ = rows;
+  cols_ = cols;
+  const std::int64_t nb = cols / 32;
+  switch (lay_) {
+    case layout::q8:
+      scale_offset_ = cols;
+      zero_point_ = 128;
+      break;
+    case layout::q4:
+      scale_offset_ = cols / 2;
+      zero_point_ = 8;
+      break;
+    case layout::q5:
+      hi_offset_ = cols / 2;
+      scale_offset_ = cols / 2 + cols / 8;
+      zero_point_ = 16;
+      break;
+    default: break;
+  }
+  row_bytes_ = is_interleaved(lay_) ? scale_offset_ + 2 * nb : dtype_row_bytes(t, cols);
+}
+
+dtype weight_builder::target(const matrix& m, dtype want, bool fast) noexcept {
+  // Only encodings we can produce; K-quants are read-only (kept as stored when asked for).
+  if (want != m.type && !dtype_can_quantize(want)) want = m.type;
+  if (dtype_row_bytes(want, m.cols) < 0) want = m.type;  // columns do not fill whole blocks
+  if (fast && want == dtype::f16) want = dtype::bf16;
+  return want;
+}
+
+std::unique_ptr<cpu_weight> weight_builder::start(const matrix& m, dtype target) {
+  std::unique_ptr<cpu_weight> w(new cpu_weight());
+  w->init_layout(target, m.rows, m.cols);
+  const bool borrow = target == m.type && !is_interleaved(w->lay_);
+  if (borrow) {
+    w->data_ = static_cast<const std::uint8_t*>(m.data);
+  } else {
+    w->owned_ = aligned_bytes(static_cast<std::size_t>(w->row_bytes_ * m.rows));
+    w->data_ = w->owned_.data();
+  }
+  return w;
+}
+
+void weight_builder::fill(cpu_weight& w, const matrix& m, std::int64_t r0, std::int64_t r1) noexcept {
+  if (!w.owned_.size()) return;
+  const std::int64_t src_row_bytes = dtype_row_bytes(m.type, m.cols);
+  const std::int64_t ggml_row_bytes = dtype_row_bytes(w.type_, m.cols);
+  const auto* src = static_cast<const std::uint8_t*>(m.data);
+  std::vector<float> f(static_cast<std::size_t>(m.cols));
+  std::vector<std::uint8_t> g;
+  if (is_interleaved(w.lay_) && m.type != w.type_) g.resize(static_cast<std::size_t>(ggml_row_bytes));
+  auto* dst = w.owned_.data();
+  for (std::int64_t r = r0; r < r1; ++r) {
+    const std::uint8_t* s = src + r * src_row_bytes;
+    if (!is_interleaved(w.lay_)) {  // plain or ggml target: decode, encode
+      dequantize_row(m.type, s, f.data(), m.cols);
+      quantize_row(w.type_, f.data(), dst + r * w.row_bytes_, m.cols);
+      continue;
+    }
+    const std::uint8_t* blocks = s;
+    if (m.type != w.type_) {
+      dequantize_row(m.type, s, f.data(), m.cols);
+      quantize_row(w.type_, f.data(), g.data(), m.cols);
+      blocks = g.data();
+    }
+    w.repack_rows(blocks, 0, r, r + 1);
+  }
+}
+
+void cpu_weight::repack_rows(const std::uint8_t* ggml, std::int64_t ggml_row_bytes, std::int64_t r0,
+                             std::int64_t r1) noexcept {
+  const std::int64_t nb = blocks();
+  for (std::int64_t r = r0; r < r1; ++r) {
+    const std::uint8_t* src = ggml + (r - r0) * ggml_row_bytes;
+    std::uint8_t* dst = owned_.data() + r * row_bytes_;
+    auto* sc = reinterpret_cast<std::uint16_t*>(dst + scale_offset_);
+    for (std::int64_t b = 0; b < nb; ++b) {
+      std::uint8_t u[32];
+      if (lay_ == layout::q8) {
+        const auto& blk = reinterpret_cast<const block_q8_0*>(src)[b];
+        sc[b] = blk.d;
+        for (int j = 0; j < 32; ++j) dst[position(lay_, b * 32 + j, cols_).byte] = static_cast<std::uint8_t>(blk.qs[j] + 128);
+        continue;
+      }
+      if (lay_ == layout::q4) {
+        const auto& blk = reinterpret_cast<const block_q4_0*>(src)[b];
+        sc[b] = blk.d;
+        for (int j = 0; j < 16; ++j) {
+          u[j] = blk.qs[j] & 0xF;
+          u[j + 16] = blk.qs[j] >> 4;
+        }
+      } else {
+        const auto& blk = reinterpret_cast<const block_q5_0*>(src)[b];
+        sc[b] = blk.d;
+        std::uint32_t qh;
+        std::memcpy(&qh, blk.qh, 4);
+        for (int j = 0; j < 16; ++j) {
+          u[j] = static_cast<std::uint8_t>((blk.qs[j] & 0xF) | (((qh >> j) & 1) << 4));
+          u[j + 16] = static_cast<std::uint8_t>((blk.qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
+        }
+      }
+      for (int j = 0; j < 32; ++j) {
+        const quant_pos p = position(lay_, b * 32 + j, cols_);
+        dst[p.byte] = static_cast<std::uint8_t>(dst[p.byte] | ((u[j] & 0xF) << p.shift));
+        if (lay_ == layout::q5 && (u[j] & 0x10)) dst[hi_offset_ + p.bit / 8] |= static_cast<std::uint8_t>(1u << (p.bit % 8));
+      }
+    }
+  }
+}
+
+void cpu_weight::decode_row(std::int64_t r, float* out) const noexcept {
+  const std::uint8_t* p = row(r);
+  if (!is_interleaved(lay_)) {
+    dequantize_row(type_, p, out, cols_);
+    return;
+  }
+  // Chunk by chunk (see the layout in cpu_weight.hpp): chunk g of superblock sb holds, in lane l,
+  // values 4g .. 4g+3 of block sb*16 + l. w = (u - zero point) * d, as the reference computes it.
+  const auto* sc = scales(r);
+  const std::int64_t nb = blocks();
+  for (std::int64_t sb = 0; sb * 16 < nb; ++sb) {
+    const std::int64_t nbs = std::min<std::int64_t>(16, nb - sb * 16), chunk = nbs * 4;
+    float d[16];
+    for (std::int64_t l = 0; l < nbs; ++l) d[l] = f16_to_f32(sc[sb * 16 + l]);
+    for (int g = 0; g < 8; ++g) {
+      std::uint8_t u[64];
+      if (lay_ == layout::q8) {
+        std::memcpy(u, p + sb * 512 + g * chunk, static_cast<std::size_t>(chunk));
+      } else {
+        const std::uint8_t* q = p + sb * 256 + (g / 2) * chunk;
+        const int shift = (g % 2) * 4;
+        for (std::int64_t i = 0; i < chunk; ++i) u[i] = (q[i] >> shift) & 0xF;
+        if (lay_ == layout::q5)
+          for (std::int64_t i = 0; i < chunk; ++i) {
+            const std::int64_t bit = sb * 512 + g * chunk + i;
+            u[i] = static_cast<std::uint8_t>(u[i] | (((p[hi_offset_ + bit / 8] >> (bit % 8)) & 1) << 4));
+          }
+      }
+      for (std::int64_t l = 0; l < nbs; ++l)
+        for (int q = 0; q < 4; ++q)
+          out[(sb * 16 + l) * 32 + g * 4 + q] = static_cast<float>(u[l * 4 + q] - zero_point_) * d[l];
+    }
+  }
+}
+
+}  // namespace rwkv::kernels::cpu

@@ -1,0 +1,119 @@
+// The CPU backend's weight matrices: which bytes, in which layout, and who owns them.
+//
+// Plain types (f32, bf16, f16) and ggml block formats are used as stored, borrowing the caller's
+// (usually memory-mapped) bytes, whenever the stored type is the type computed with. Conversions
+// asked for at load (`--dtype`) produce owned memory. The 8/5/4-bit formats the kernels run
+// natively (q8_0, q5_0, q4_0) are kept in a row layout of our own that carries exactly the ggml
+// information (an fp16 scale per block of 32 values, the same quant values) arranged for the int8
+// dot instruction (vpdpbusd: 16 lanes, each the sum of 4 unsigned x signed byte products):
+//
+//  * values are stored unsigned, u = q + zero point (128, 8, 16), so w = d * (u - zero point);
+//    the zero point becomes a per-block correction from the activation side (the sum of its
+//    quants), which costs nothing per weight;
+//  * a row's blocks come in superblocks of 16 (the last may have nbs < 16): within a superblock,
+//    "chunk" g (g < 8) holds, for each block l, its values 4g .. 4g+3 as the 4 bytes of lane l. A
+//    chunk is nbs * 4 bytes, so eight vpdpbusd leave each block's full sum in its own lane — no
+//    reduction across lanes, and sums of 16 rows transpose into vectors over rows cheaply;
+//  * q8: chunks as bytes (superblock = 512 bytes). q4/q5: chunks 2h and 2h+1 share bytes (low and
+//    high nibble; superblock = 256 bytes). q5 adds a plane of fifth bits: per superblock a bit
+//    stream of chunks, chunk g's bits at g * nbs * 4 (bit = lane byte order), 64 bytes per full
+//    superblock.
+//
+//   per row: [quants: cols (q8) or cols/2 bytes][q5: cols/8 bytes of fifth bits][cols/32 fp16 scales]
+//
+// Rows are stored back to back; buffers have 64 bytes of slack so vector loads may overrun.
+#pragma once
+
+#include "kernels/backend.hpp"
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+
+namespace rwkv::kernels::cpu {
+
+enum class layout : std::uint8_t { f32, bf16, f16, q8, q4, q5, ggml };
+
+// 64-byte aligned bytes with 64 bytes of slack after the end.
+class aligned_bytes {
+ public:
+  aligned_bytes() = default;
+  explicit aligned_bytes(std::size_t n);
+  std::uint8_t* data() const noexcept { return p_.get(); }
+  std::size_t size() const noexcept { return n_; }
+  // Grows to at least n bytes (contents not kept); for scratch sized at first use.
+  void reserve(std::size_t n);
+
+ private:
+  struct deleter {
+    void operator()(std::uint8_t* p) const noexcept { std::free(p); }
+  };
+  std::unique_ptr<std::uint8_t[], deleter> p_;
+  std::size_t n_ = 0;
+};
+
+class cpu_weight final : public weight {
+ public:
+  // The weight for `m` encoded as `want` (a conversion when it differs from m.type). In fast
+  // precision fp16 becomes bf16: the bf16 dot instruction then serves prefill, and rounding the
+  // weights to bf16 costs no more than the bf16 rounding fast mode applies to activations anyway.
+  // `parallel_rows(n, fn)` runs fn(r0, r1) over row ranges (the backend's thread pool).
+  template <class ParallelRows>
+  static std::unique_ptr<cpu_weight> make(const matrix& m, dtype want, bool fast, ParallelRows&& parallel_rows);
+
+  dtype type() const noexcept override { return type_; }
+  std::int64_t rows() const noexcept override { return rows_; }
+  std::int64_t cols() const noexcept override { return cols_; }
+  std::size_t owned_bytes() const noexcept override { return owned_.size(); }
+  std::size_t bytes_per_pass() const noexcept override { return static_cast<std::size_t>(row_bytes_ * rows_); }
+
+  layout lay() const noexcept { return lay_; }
+  const std::uint8_t* row(std::int64_t r) const noexcept { return data_ + r * row_bytes_; }
+  std::int64_t row_bytes() const noexcept { return row_bytes_; }
+  // Interleaved quantized layouts: blocks of 32 per row, where the scales and fifth bits start,
+  // and the zero point (u - zero point = q).
+  std::int64_t blocks() const noexcept { return cols_ / 32; }
+  std::int64_t scale_offset() const noexcept { return scale_offset_; }
+  std::int64_t hi_offset() const noexcept { return hi_offset_; }
+  int zero_point() const noexcept { return zero_point_; }
+  const std::uint16_t* scales(std::int64_t r) const noexcept {
+    return reinterpret_cast<const std::uint16_t*>(row(r) + scale_offset_);
+  }
+
+  // Row r as fp32 (any layout). Used by exact-precision paths that dequantize once per row.
+  void decode_row(std::int64_t r, float* out) const noexcept;
+
+ private:
+  cpu_weight() = default;
+  void init_layout(dtype t, std::int64_t rows, std::int64_t cols);
+  // Fills rows [r0, r1) of the owned planar layout from a ggml-encoded row-major source.
+  void repack_rows(const std::uint8_t* ggml, std::int64_t ggml_row_bytes, std::int64_t r0, std::int64_t r1) noexcept;
+
+  dtype type_ = dtype::f32;
+  layout lay_ = layout::f32;
+  std::int64_t rows_ = 0, cols_ = 0;
+  const std::uint8_t* data_ = nullptr;
+  std::int64_t row_bytes_ = 0;
+  std::int64_t scale_offset_ = 0, hi_offset_ = 0;
+  int zero_point_ = 0;
+  aligned_bytes owned_;
+
+  friend struct weight_builder;
+};
+
+// Builds cpu_weights (kept out of the header template's way: defined in cpu_weight.cpp).
+struct weight_builder {
+  static dtype target(const matrix& m, dtype want, bool fast) noexcept;
+  static std::unique_ptr<cpu_weight> start(const matrix& m, dtype target);
+  // Converts/repacks rows [r0, r1) of `m` into `w` (no-op for borrowed weights).
+  static void fill(cpu_weight& w, const matrix& m, std::int64_t r0, std::int64_t r1) noexcept;
+};
+
+template <class ParallelRows>
+std::unique_ptr<cpu_weight> cpu_weight::make(const matrix& m, dtype want, bool fast, ParallelRows&& parallel_rows) {
+  auto w = weight_builder::start(m, weight_builder::target(m, want, fast));
+  if (w->owned_.size()) parallel_rows(m.rows, [&](std::int64_t r0, std::int64_t r1) { weight_builder::fill(*w, m, r0, r1); });
+  return w;
+}
+
+}  // namespace rwkv::kernels::cpu

@@ -1,0 +1,114 @@
+// Machine limits for `rwkv-lsp bench` (see kernels/machine_probe.hpp). The loops live in the
+// AVX-512 translation unit; without AVX-512 the read loop is plain C++ (the compiler vectorizes
+// it at the baseline ISA, still far faster than memory) and the dot peaks report 0.
+#include "kernels/machine_probe.hpp"
+
+#include "cpu_features.hpp"
+
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace rwkv::kernels {
+
+namespace cpu::avx512 {
+float read_stream(const float* p, std::size_t n);
+std::uint64_t dot_loop(dot_instruction d, std::int64_t iters, float* sink);
+}  // namespace cpu::avx512
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+bool have_avx512() {
+#if defined(RWKV_LSP_HAVE_AVX512)
+  return cpu::detect_cpu_features().avx512;
+#else
+  return false;
+#endif
+}
+
+float read_portable(const float* p, std::size_t n) {
+  float a[16] = {};
+  for (std::size_t i = 0; i < n; i += 16)
+    for (int j = 0; j < 16; ++j) a[j] += p[i + j];
+  float s = 0;
+  for (float v : a) s += v;
+  return s;
+}
+
+// Runs f(i) on `threads` threads at once (one item each) and returns the wall time in seconds.
+template <class F>
+double timed_parallel(tbb::task_arena& arena, int threads, F&& f) {
+  const auto t0 = clock_type::now();
+  arena.execute([&] {
+    tbb::parallel_for(0, threads, [&](int i) { f(i); }, tbb::static_partitioner());
+  });
+  return std::chrono::duration<double>(clock_type::now() - t0).count();
+}
+
+}  // namespace
+
+const char* dot_instruction_name(dot_instruction d) noexcept {
+  switch (d) {
+    case dot_instruction::fma_f32: return "vfmadd231ps";
+    case dot_instruction::bf16_dot: return "vdpbf16ps";
+    case dot_instruction::int8_dot: return "vpdpbusd";
+  }
+  return "?";
+}
+
+double measure_read_gb_s(int threads, std::size_t bytes, int reps) {
+  threads = std::max(1, threads);
+  const std::size_t n = bytes / sizeof(float) / (128 * static_cast<std::size_t>(threads)) * 128 * threads;
+  auto* p = static_cast<float*>(std::aligned_alloc(64, n * sizeof(float)));
+  if (!p || n == 0) {
+    std::free(p);
+    return 0;
+  }
+  std::memset(p, 0, n * sizeof(float));  // fault every page in before timing
+  tbb::task_arena arena(threads);
+  const std::size_t per = n / static_cast<std::size_t>(threads);
+  std::vector<float> sink(static_cast<std::size_t>(threads));
+  const bool wide = have_avx512();
+  double best = 0;
+  for (int r = 0; r < reps; ++r) {
+    const double s = timed_parallel(arena, threads, [&](int i) {
+      const float* q = p + per * static_cast<std::size_t>(i);
+      sink[static_cast<std::size_t>(i)] += wide ? cpu::avx512::read_stream(q, per) : read_portable(q, per);
+    });
+    best = std::max(best, static_cast<double>(n * sizeof(float)) / s / 1e9);
+  }
+  std::free(p);
+  return best;
+}
+
+double measure_peak_gflop_s(dot_instruction d, int threads) {
+  threads = std::max(1, threads);
+  const auto& f = cpu::detect_cpu_features();
+  if (!have_avx512() || (d == dot_instruction::bf16_dot && !f.avx512_bf16) ||
+      (d == dot_instruction::int8_dot && !f.avx512_vnni))
+    return 0;
+  tbb::task_arena arena(threads);
+  std::vector<float> sink(static_cast<std::size_t>(threads));
+  std::vector<std::uint64_t> ops(static_cast<std::size_t>(threads));
+  constexpr std::int64_t iters = 1'000'000;  // 24M instructions per thread: ~10 ms each
+  double best = 0;
+  for (int r = 0; r < 7; ++r) {  // the best of several: a shared machine only ever slows a run
+    const double s = timed_parallel(arena, threads, [&](int i) {
+      ops[static_cast<std::size_t>(i)] = cpu::avx512::dot_loop(d, iters, &sink[static_cast<std::size_t>(i)]);
+    });
+    std::uint64_t total = 0;
+    for (auto o : ops) total += o;
+    best = std::max(best, static_cast<double>(total) / s / 1e9);
+  }
+  return best;
+}
+
+}  // namespace rwkv::kernels

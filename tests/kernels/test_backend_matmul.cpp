@@ -1,0 +1,232 @@
+// Matrix products of every backend on this machine (every ISA, both precisions) against the
+// scalar reference: all weight types, odd shapes, strided inputs/outputs, T from 1 to 100.
+//
+// Tolerances, per output, in units of scale = sum_k |w_k x_k| (the size of the terms summed):
+//  * exact precision: fp32 sums of K products in another order differ by at most ~K * 2^-24 *
+//    scale; K <= 544 here, and we allow 2e-5 * scale.
+//  * fast precision must equal the reference run on the same rounded inputs (the rounding is
+//    emulated in scalar code: bf16 round-to-nearest-even, or per-32-block int8 quantization) to the
+//    same 2e-5 * scale; and against the unrounded reference the difference must stay within the
+//    rounding bound sum_k |w_k| |x_k - round(x_k)| (plus the same accumulation slack). bf16 weights
+//    from fp16 files are rounded to bf16 in fast precision, which the emulation includes.
+//  * a sequence (T = 100) and the same tokens one at a time agree bit for bit: the kernels compute
+//    each (row, token) with the same operations in the same order whatever T is.
+#include "backend_test_util.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <span>
+
+using namespace rwkv::kernels;
+using namespace rwkv::test;
+
+namespace {
+
+enum class path { exact, bf16, int8 };
+
+// Which arithmetic a backend uses for a weight type (mirrors cpu_backend::path_for).
+path path_of(const backend& b, dtype t) {
+  const auto i = b.info();
+  if (i.precision != precision::fast || i.name != "cpu") return path::exact;
+  if ((t == dtype::bf16 || t == dtype::f16) && i.isa.find("bf16") != std::string::npos) return path::bf16;
+  if ((t == dtype::q8_0 || t == dtype::q4_0 || t == dtype::q5_0) && i.isa.find("vnni") != std::string::npos)
+    return path::int8;
+  return path::exact;
+}
+
+// y[t][r] = sum_k w[r][k] x[t][k] in double, and the scale sum_k |w x|.
+void dense(const std::vector<float>& w, const std::vector<float>& x, int rows, int cols, int T, std::vector<double>& y,
+           std::vector<double>& scale) {
+  y.assign(static_cast<std::size_t>(T * rows), 0);
+  scale.assign(static_cast<std::size_t>(T * rows), 0);
+  for (int t = 0; t < T; ++t)
+    for (int r = 0; r < rows; ++r) {
+      double s = 0, a = 0;
+      for (int k = 0; k < cols; ++k) {
+        const double p = static_cast<double>(w[static_cast<std::size_t>(r * cols + k)]) * x[static_cast<std::size_t>(t * cols + k)];
+        s += p;
+        a += std::fabs(p);
+      }
+      y[static_cast<std::size_t>(t * rows + r)] = s;
+      scale[static_cast<std::size_t>(t * rows + r)] = a;
+    }
+}
+
+// Runs a product on `b` with strided x/y (ldx = cols + 3, ldy = rows + 2) and checks that the
+// padding was not touched; returns y as [T][rows].
+std::vector<float> run(backend& b, const weight& w, const std::vector<float>& x, int rows, int cols, int T,
+                       activation act, bool acc, const std::vector<float>& y0) {
+  const int ldx = cols + 3, ldy = rows + 2;
+  std::vector<float> xs(static_cast<std::size_t>(T * ldx), 1e30f), ys(static_cast<std::size_t>(T * ldy), -7.0f);
+  for (int t = 0; t < T; ++t) {
+    std::copy_n(x.begin() + t * cols, cols, xs.begin() + t * ldx);
+    std::copy_n(y0.begin() + t * rows, rows, ys.begin() + t * ldy);
+  }
+  dev dx(b, xs), dy(b, ys);
+  b.matmul(w, dx.p, ldx, dy.p, ldy, T, act, acc);
+  auto out = dy.host();
+  std::vector<float> y(static_cast<std::size_t>(T * rows));
+  for (int t = 0; t < T; ++t) {
+    for (int r = rows; r < ldy; ++r) REQUIRE(out[static_cast<std::size_t>(t * ldy + r)] == -7.0f);
+    std::copy_n(out.begin() + t * ldy, rows, y.begin() + t * rows);
+  }
+  return y;
+}
+
+struct shape {
+  int rows, cols;
+};
+
+std::vector<shape> shapes_for(dtype t) {
+  if (dtype_is_quantized(t)) return {{7, 64}, {33, 96}, {130, 544}, {5, 32}, {19, 160}};
+  return {{7, 37}, {33, 96}, {130, 67}, {64, 512}, {3, 1}};
+}
+
+}  // namespace
+
+TEST_CASE("matmul matches the reference for every weight type, precision and token count", "[kernels][matmul]") {
+  auto ref = create_reference_backend();
+  const auto opts = candidates();
+  std::vector<std::unique_ptr<backend>> backends;
+  for (const auto& o : opts) backends.push_back(create_backend(o));
+  int variant = 0;
+  for (dtype t : {dtype::f32, dtype::f16, dtype::bf16, dtype::q8_0, dtype::q4_0, dtype::q4_1, dtype::q5_0, dtype::q5_1}) {
+    for (auto [rows, cols] : shapes_for(t)) {
+      const auto wf = random_vec(static_cast<std::size_t>(rows * cols), 1);
+      const encoded_matrix em(t, wf, rows, cols);
+      const auto wdec = em.decoded();
+      // fp16 weights in fast precision become bf16: emulate that too.
+      std::vector<float> wbf(wdec);
+      for (auto& v : wbf) v = bf16_to_f32(f32_to_bf16(v));
+      for (int T : {1, 2, 3, 16, 100}) {
+        INFO(dtype_name(t) << " " << rows << "x" << cols << " T=" << T);
+        const auto x = random_vec(static_cast<std::size_t>(T * cols), 2 + static_cast<std::uint32_t>(T));
+        const auto y0 = random_vec(static_cast<std::size_t>(T * rows), 3);
+        const activation act = std::array{activation::none, activation::relu_sq, activation::sigmoid, activation::tanh,
+                                          activation::silu}[static_cast<std::size_t>(variant % 5)];
+        const bool acc = variant % 2 == 1;
+        ++variant;
+        // Reference with the activation (relative check) and the plain products (scaled checks).
+        auto rw = ref->prepare(em.m);
+        std::vector<float> want = y0;
+        ref->matmul(*rw, x.data(), cols, want.data(), rows, T, act, acc);
+        std::vector<double> exact, scale;
+        dense(wdec, x, rows, cols, T, exact, scale);
+
+        for (std::size_t bi = 0; bi < backends.size(); ++bi) {
+          backend& be = *backends[bi];
+          INFO("backend " << describe(be));
+          auto bw = be.prepare(em.m);
+          const path p = path_of(be, t);
+          if (p == path::exact) CHECK(max_rel_diff(run(be, *bw, x, rows, cols, T, act, acc, y0), want) < 2e-4f);
+
+          const auto y = run(be, *bw, x, rows, cols, T, activation::none, false, y0);
+          // The emulated inputs of this backend's path, and the exact products on them.
+          std::vector<float> xr = x;
+          const std::vector<float>* wr = &wdec;
+          if (p == path::bf16) {
+            xr = round_bf16(x);
+            if (t == dtype::f16) wr = &wbf;
+          } else if (p == path::int8) {
+            xr = round_q8(x, cols);
+          }
+          std::vector<double> emu, emu_scale;
+          dense(*wr, xr, rows, cols, T, emu, emu_scale);
+          double worst_emu = 0, worst_bound = 0;
+          for (int tt = 0; tt < T; ++tt)
+            for (int r = 0; r < rows; ++r) {
+              const auto i = static_cast<std::size_t>(tt * rows + r);
+              const double e = std::fabs(y[i] - emu[i]) / (emu_scale[i] + 1e-6);
+              worst_emu = std::max(worst_emu, e);
+              double bound = 2e-5 * scale[i] + 1e-6;  // rounding of the inputs
+              for (int k = 0; k < cols; ++k) {
+                const auto wi = static_cast<std::size_t>(r * cols + k), xi = static_cast<std::size_t>(tt * cols + k);
+                bound += std::fabs((*wr)[wi] * xr[xi] - wdec[wi] * x[xi]);
+              }
+              worst_bound = std::max(worst_bound, (std::fabs(y[i] - exact[i]) - bound) / (scale[i] + 1e-6));
+            }
+          CHECK(worst_emu < 2e-5);
+          CHECK(worst_bound <= 0);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("a sequence and the same tokens one at a time give bit-identical products", "[kernels][matmul]") {
+  const int T = 100;
+  for (const auto& o : candidates()) {
+    auto be = create_backend(o);
+    INFO("backend " << describe(*be));
+    for (dtype t : {dtype::f32, dtype::f16, dtype::bf16, dtype::q8_0, dtype::q4_0, dtype::q5_0, dtype::q5_1}) {
+      const int rows = 70, cols = dtype_is_quantized(t) ? 288 : 290;
+      INFO(dtype_name(t));
+      const auto wf = random_vec(static_cast<std::size_t>(rows * cols), 4);
+      const encoded_matrix em(t, wf, rows, cols);
+      auto w = be->prepare(em.m);
+      const auto x = random_vec(static_cast<std::size_t>(T * cols), 5);
+      std::vector<float> seq(static_cast<std::size_t>(T * rows)), one(seq.size());
+      be->matmul(*w, x.data(), cols, seq.data(), rows, T, activation::none, false);
+      for (int tt = 0; tt < T; ++tt)
+        be->matmul(*w, x.data() + tt * cols, cols, one.data() + tt * rows, rows, 1, activation::none, false);
+      CHECK(seq == one);
+    }
+  }
+}
+
+TEST_CASE("matmul_many equals the products one by one", "[kernels][matmul]") {
+  for (const auto& o : candidates()) {
+    auto be = create_backend(o);
+    INFO("backend " << describe(*be));
+    for (int T : {1, 3, 40}) {
+      const int C = 96;
+      const auto w1 = random_vec(64 * C, 6), w2 = random_vec(96 * C, 7), w3 = random_vec(32 * C, 8);
+      const encoded_matrix a(dtype::bf16, w1, 64, C), b(dtype::q8_0, w2, 96, C), c(dtype::f32, w3, 32, C);
+      auto wa = be->prepare(a.m), wb = be->prepare(b.m), wc = be->prepare(c.m);
+      const auto x1 = random_vec(static_cast<std::size_t>(T * C), 9), x2 = random_vec(static_cast<std::size_t>(T * C), 10);
+      std::vector<float> ya(static_cast<std::size_t>(T * 64)), yb(static_cast<std::size_t>(T * 96), 1.0f),
+          yc(static_cast<std::size_t>(T * 32));
+      auto ya1 = ya, yb1 = yb, yc1 = yc;
+      const matmul_job jobs[] = {{wa.get(), x1.data(), C, ya.data(), 64, activation::tanh, false},
+                                 {wb.get(), x1.data(), C, yb.data(), 96, activation::none, true},
+                                 {wc.get(), x2.data(), C, yc.data(), 32, activation::sigmoid, false}};
+      be->matmul_many(jobs, T);
+      be->matmul(*wa, x1.data(), C, ya1.data(), 64, T, activation::tanh, false);
+      be->matmul(*wb, x1.data(), C, yb1.data(), 96, T, activation::none, true);
+      be->matmul(*wc, x2.data(), C, yc1.data(), 32, T, activation::sigmoid, false);
+      CHECK(ya == ya1);
+      CHECK(yb == yb1);
+      CHECK(yc == yc1);
+    }
+  }
+}
+
+TEST_CASE("weights converted at load report their memory and keep their values", "[kernels][matmul]") {
+  for (const auto& o : candidates()) {
+    auto be = create_backend(o);
+    INFO("backend " << describe(*be));
+    const int rows = 40, cols = 128;
+    const auto wf = random_vec(rows * cols, 11);
+    const encoded_matrix f32m(dtype::f32, wf, rows, cols);
+    for (dtype want : {dtype::bf16, dtype::q8_0, dtype::q4_0, dtype::q5_0, dtype::q5_1}) {
+      INFO(dtype_name(want));
+      auto w = be->prepare(f32m.m, want);
+      CHECK(w->type() == want);
+      CHECK(w->owned_bytes() >= static_cast<std::size_t>(dtype_row_bytes(want, cols) * rows));
+      CHECK(w->bytes_per_pass() == static_cast<std::size_t>(dtype_row_bytes(want, cols) * rows));
+      // Same products as the reference on the same conversion (exact precision only: fast adds
+      // its input rounding, covered above).
+      if (be->info().precision == precision::exact) {
+        auto ref = create_reference_backend();
+        auto rw = ref->prepare(f32m.m, want);
+        const auto x = random_vec(3 * cols, 12);
+        std::vector<float> y(3 * rows), yr(3 * rows);
+        be->matmul(*w, x.data(), cols, y.data(), rows, 3, activation::none, false);
+        ref->matmul(*rw, x.data(), cols, yr.data(), rows, 3, activation::none, false);
+        CHECK(max_rel_diff(y, yr) < 1e-4f);
+      }
+    }
+    auto borrowed = be->prepare(f32m.m);
+    CHECK(borrowed->owned_bytes() == 0);
+  }
+}
