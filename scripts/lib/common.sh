@@ -30,3 +30,26 @@ build_project() {
   cmake -S "$root" -B "$root/build" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >&2
   cmake --build "$root/build" -j "$jobs" >&2
 }
+
+# What the editor tests (tests/editors) need: Debian's neovim, node and npm, and the npm packages
+# of the Node client test and of the VS Code extension (npm ci, when their lock file changed).
+# Nothing here is fatal: a tool that cannot be installed makes its tests skip with a message.
+# RWKV_LSP_SKIP_EDITOR_TOOLS=1 skips all of it.
+ensure_editor_tools() {
+  [ "${RWKV_LSP_SKIP_EDITOR_TOOLS:-0}" = 1 ] && return 0
+  local root; root=$(repo_root)
+  command -v nvim > /dev/null 2>&1 || ensure_packages neovim ||
+    echo "warning: could not install neovim; the Neovim tests will be skipped" >&2
+  command -v npm > /dev/null 2>&1 || ensure_packages nodejs npm ||
+    echo "warning: could not install nodejs/npm; the Node and VS Code tests will be skipped" >&2
+  command -v npm > /dev/null 2>&1 || return 0
+  local dir
+  for dir in tests/editors/node plugin/editors/vscode; do
+    local lock="$root/$dir/package-lock.json" stamp="$root/$dir/node_modules/.package-lock.json"
+    if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ]; then
+      echo "==> npm ci in $dir" >&2
+      (cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) ||
+        echo "warning: npm ci failed in $dir; its tests will be skipped" >&2
+    fi
+  done
+}
