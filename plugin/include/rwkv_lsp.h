@@ -107,7 +107,9 @@ typedef void (*rwkv_lsp_progress_callback)(float fraction, void* user_data);
 
 typedef struct rwkv_lsp_model_params {
   uint32_t struct_size;        /* sizeof(rwkv_lsp_model_params) */
-  const char* path;            /* the model file (a BlinkDL .pth of RWKV-4, 5.2, 6 or 7); required */
+  const char* path;            /* NULL, "" or "builtin": the model built into the library (default); a model file
+                                  (a BlinkDL .pth of RWKV-4, 5.2, 6 or 7); or the name of a model fetched with
+                                  `rwkv-lsp pull` ("g1-0.4b") */
   const char* vocab;           /* NULL or "": chosen from the model's vocabulary size (256: bytes, 65536: World
                                   with rwkv_vocab_v20230424.txt beside the model or in ~/.cache/rwkv-lsp);
                                   "bytes": the byte tokenizer; else a vocabulary file */
@@ -115,19 +117,23 @@ typedef struct rwkv_lsp_model_params {
   const char* backend;         /* NULL or "auto" (default), "cpu", "cpu-reference" (scalar), "cuda" */
   const char* weight_type;     /* in-memory encoding of the large matrices: NULL or "" = as stored (memory-mapped),
                                   "f32", "f16", "bf16", "q8_0", "q4_0", ... */
+  const char* precision;       /* NULL or "fast" (default): activations in the weights' native dot format where the
+                                  CPU has it (bf16 pairs, int8 blocks); "exact": fp32 arithmetic throughout */
   uint64_t memory_budget_bytes; /* checkpoints of all documents of this model together; the least recently used
                                   documents give memory first; 0 = no limit (default 1 GiB) */
   rwkv_lsp_progress_callback progress; /* may be NULL */
   void* progress_user_data;    /* passed to `progress` */
 } rwkv_lsp_model_params;
 
-/* Defaults as documented on each field; `path` is NULL and must be set. Any thread. */
+/* Defaults as documented on each field (the built-in model). Any thread. */
 RWKV_LSP_API rwkv_lsp_model_params rwkv_lsp_model_default_params(void);
 
 /* Loads a model and its tokenizer. On RWKV_LSP_OK, *out_model is a new model the caller owns (free it
- * with rwkv_lsp_model_free). Returns RWKV_LSP_ERR_INVALID_ARGUMENT (NULL params/out_model, no path,
- * unknown backend or weight type), RWKV_LSP_ERR_IO (no such file), RWKV_LSP_ERR_BAD_FORMAT,
- * RWKV_LSP_ERR_UNSUPPORTED, RWKV_LSP_ERR_BAD_MODEL. Any thread; blocks for the time loading takes. */
+ * with rwkv_lsp_model_free). Returns RWKV_LSP_ERR_INVALID_ARGUMENT (NULL params/out_model, unknown
+ * backend, weight type or precision, a model name that was not pulled — the message says the
+ * command), RWKV_LSP_ERR_IO (no such file), RWKV_LSP_ERR_BAD_FORMAT, RWKV_LSP_ERR_UNSUPPORTED (the
+ * built-in model in a build without one), RWKV_LSP_ERR_BAD_MODEL. Any thread; blocks for the time
+ * loading takes. */
 RWKV_LSP_API rwkv_lsp_status rwkv_lsp_model_load(const rwkv_lsp_model_params* params, rwkv_lsp_model** out_model);
 
 /* Releases the caller's handle. Documents opened on the model keep the weights alive until they are

@@ -2,6 +2,8 @@
 #include "api_common.hpp"
 #include "handles.hpp"
 
+#include "engine/embedded_model.hpp"
+#include "engine/model_catalog.hpp"
 #include "engine/tokenizer_select.hpp"
 #include "kernels/dtype.hpp"
 
@@ -68,7 +70,6 @@ RWKV_LSP_API rwkv_lsp_status rwkv_lsp_model_load(const rwkv_lsp_model_params* pa
   return guarded([&] {
     auto p = checked_params(params, "params");
     auto& out = require(out_model, "out_model");
-    if (!p.path || !*p.path) fail(RWKV_LSP_ERR_INVALID_ARGUMENT, "params->path is not set: give the model file");
     if (p.threads < 0) fail(RWKV_LSP_ERR_INVALID_ARGUMENT, "params->threads must be >= 0 (0: all cores)");
     engine::load_options o;
     o.backend.name = p.backend && *p.backend ? p.backend : "auto";
@@ -80,6 +81,20 @@ RWKV_LSP_API rwkv_lsp_status rwkv_lsp_model_load(const rwkv_lsp_model_params* pa
                                                 "\" is not a weight type (f32, f16, bf16, q8_0, q4_0, ...)");
       o.weight_type = *t;
     }
+    const std::string precision = p.precision && *p.precision ? p.precision : "fast";
+    if (precision != "fast" && precision != "exact")
+      fail(RWKV_LSP_ERR_INVALID_ARGUMENT, "params->precision must be \"fast\" or \"exact\"");
+    o.backend.precision = precision == "exact" ? kernels::precision::exact : kernels::precision::fast;
+    // A path, a pulled model's name, or the built-in model.
+    std::string path;
+    try {
+      path = engine::resolve_model_reference(p.path ? p.path : "");
+    } catch (const engine::error& e) {
+      // A reference that names a file (not a catalog name) and is not there is an I/O error to a host.
+      if (p.path && std::string_view(p.path).find('/') != std::string_view::npos) fail(RWKV_LSP_ERR_IO, e.what());
+      throw;
+    }
+    const bool builtin = path == engine::embedded_model_name;
     if (p.progress) {
       auto cb = p.progress;
       void* user = p.progress_user_data;
@@ -87,9 +102,9 @@ RWKV_LSP_API rwkv_lsp_status rwkv_lsp_model_load(const rwkv_lsp_model_params* pa
     }
     if (p.progress) p.progress(0.0f, p.progress_user_data);
     auto box = std::make_shared<model_box>();
-    box->model = engine::model::load(p.path, o);
-    box->tokenizer = engine::tokenizer_for_model(box->model->config().n_vocab, p.path, p.vocab ? p.vocab : "");
-    box->description = p.path;
+    box->model = engine::model::load(path, o);
+    box->tokenizer = engine::tokenizer_for_model(box->model->config().n_vocab, builtin ? "" : path, p.vocab ? p.vocab : "");
+    box->description = builtin ? engine::embedded_model_description() : path;
     box->memory_budget = p.memory_budget_bytes;
     box->architecture = engine::architecture_name(box->model->config().arch);
     box->tokenizer_name = std::string(box->tokenizer->name());

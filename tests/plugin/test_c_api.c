@@ -67,8 +67,10 @@ static void test_versions_and_load_errors(void) {
   CHECK(p.struct_size == sizeof p);
   CHECK_STATUS(rwkv_lsp_model_load(NULL, &model), RWKV_LSP_ERR_INVALID_ARGUMENT);
   CHECK(strlen(rwkv_lsp_last_error()) > 0);
-  CHECK_STATUS(rwkv_lsp_model_load(&p, &model), RWKV_LSP_ERR_INVALID_ARGUMENT); /* no path */
-  CHECK_CONTAINS(rwkv_lsp_last_error(), "path");
+  p.precision = "sloppy";
+  CHECK_STATUS(rwkv_lsp_model_load(&p, &model), RWKV_LSP_ERR_INVALID_ARGUMENT);
+  CHECK_CONTAINS(rwkv_lsp_last_error(), "precision");
+  p.precision = NULL;
 
   p.path = "/nonexistent/dir/model.pth";
   CHECK_STATUS(rwkv_lsp_model_load(&p, &model), RWKV_LSP_ERR_IO);
@@ -87,6 +89,21 @@ static void test_versions_and_load_errors(void) {
   p.weight_type = "f7";
   CHECK_STATUS(rwkv_lsp_model_load(&p, &model), RWKV_LSP_ERR_INVALID_ARGUMENT);
   CHECK(model == NULL);
+
+  /* The built-in model (path NULL), in builds that have one. */
+  p = rwkv_lsp_model_default_params();
+  p.threads = 2;
+  rwkv_lsp_status builtin = rwkv_lsp_model_load(&p, &model);
+  CHECK(builtin == RWKV_LSP_OK || builtin == RWKV_LSP_ERR_UNSUPPORTED);
+  if (builtin == RWKV_LSP_OK) {
+    rwkv_lsp_model_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    CHECK_STATUS(rwkv_lsp_model_get_info(model, &info), RWKV_LSP_OK);
+    CHECK(strcmp(info.tokenizer, "bytes") == 0);
+    rwkv_lsp_model_free(model);
+    model = NULL;
+  }
 
   /* A successful call clears the thread's last error. */
   CHECK(rwkv_lsp_api_version() != 0);
