@@ -119,7 +119,21 @@ test('a Node LSP client gets inline completions, cancels, reconfigures and shuts
   assert.ok(items.length >= 1, 'at least one suggestion');
   assert.match(insertText(items[0]), /\S/, 'not blank');
   if (items[0].range) assert.deepEqual(items[0].range.start, end);
-  if (trained) assert.match(insertText(items[0]), /^\s*(i\+\+|\+\+i)/, 'the trained model continues the loop');
+
+  if (trained) {
+    // Only meaningful with the trained code model: it completes a standard header's name and
+    // closes the bracket.
+    const header = 'file:///project/src/io.c';
+    await connection.sendNotification(DidOpenTextDocumentNotification.type, {
+      textDocument: { uri: header, languageId: 'c', version: 1, text: '#include <stdio.h>\n#include <std' },
+    });
+    const result = await connection.sendRequest(InlineCompletionRequest.type, {
+      textDocument: { uri: header }, position: { line: 1, character: 13 }, context: { triggerKind: InlineCompletionTriggerKind.Invoked },
+    });
+    const first = itemsOf(result)[0];
+    assert.ok(first, 'a suggestion after #include <std');
+    assert.match(insertText(first), /^[\w./]*>/, 'a header name and the closing bracket');
+  }
 
   // textDocument/completion: one item whose edit inserts at the cursor.
   const completion = await connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position: end });

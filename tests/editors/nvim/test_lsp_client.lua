@@ -70,12 +70,6 @@ H.run(function()
     H.check(items[1].range.start.line == pos.line and items[1].range.start.character == pos.character,
       "the suggestion starts at the cursor", items[1].range)
   end
-  if H.trained then
-    -- Only meaningful with the trained code model: the loop increment comes next.
-    H.check(first ~= nil and (first:match("^%s*i%+%+") or first:match("^%s*%+%+i")) ~= nil,
-      "the trained model completes the for loop with i++ / ++i", first)
-  end
-
   local completion = request(client, "textDocument/completion",
     { textDocument = params.textDocument, position = pos, context = { triggerKind = 1 } }, buf)
   H.check(completion and completion.err == nil, "completion answered", completion)
@@ -148,6 +142,24 @@ H.run(function()
   H.check(#vim.tbl_filter(function(m)
     return m.type == 1
   end, shown) == 0, "no error was shown", shown)
+
+  if H.trained then
+    -- Only meaningful with the trained code model: it completes a standard header's name and
+    -- closes the bracket.
+    local include = H.open_file("io.c", "#include <stdio.h>\n", "c")
+    vim.lsp.buf_attach_client(include, id)
+    H.type_at_end(include, "\n#include <std")
+    local r = request(client, "textDocument/inlineCompletion", {
+      textDocument = { uri = vim.uri_from_bufnr(include) }, position = position_at_end(include), context = { triggerKind = 1 },
+    }, include)
+    local items2 = r and r.result and (r.result.items or r.result) or {}
+    local text = items2[1] and items2[1].insertText
+    if type(text) == "table" then
+      text = text.value
+    end
+    H.check(type(text) == "string" and text:match("^[%w_%./]*>") ~= nil,
+      "the trained model completes #include <std with a header name and '>'", text)
+  end
 
   client.stop()
   H.check(H.wait(10000, function()

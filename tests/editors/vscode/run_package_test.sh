@@ -17,9 +17,10 @@ rm -rf out rwkv-lsp.vsix
 offline=()
 if unshare -rn true 2> /dev/null; then offline=(unshare -rn); echo "packaging with no network (unshare -rn)"; fi
 "${offline[@]}" npm run --silent package
-unzip -l rwkv-lsp.vsix | grep -q "extension/out/extension.js"
-unzip -l rwkv-lsp.vsix | grep -q "extension/package.json"
-if unzip -l rwkv-lsp.vsix | grep -q "node_modules\|extension/src/"; then
+unzip -l rwkv-lsp.vsix > out/vsix-contents.txt  # (grep -q on a pipe would end unzip with SIGPIPE)
+grep -q "extension/out/extension.js" out/vsix-contents.txt
+grep -q "extension/package.json" out/vsix-contents.txt
+if grep -q "node_modules\|extension/src/" out/vsix-contents.txt; then
   echo "the .vsix holds sources or node_modules"; exit 1
 fi
 node "$here/load_bundle.cjs" out/extension.js
