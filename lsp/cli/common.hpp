@@ -41,5 +41,6 @@ int cmd_eval(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_bench_typing(int argc, char** argv);
+int cmd_convert(int argc, char** argv);
 
 }  // namespace rwkv::cli

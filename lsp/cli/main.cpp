@@ -24,6 +24,10 @@ const command commands[] = {
     {"bench-typing",
      "bench-typing (--model PATH | --random-shape 0.1b) --file SOURCE [--vocab PATH] [--threads N] [--small-tokens 200]",
      rwkv::cli::cmd_bench_typing},
+    {"convert",
+     "convert --in MODEL --out FILE [--format gguf|safetensors] [--dtype f32|f16|bf16|q8_0|q5_1|q5_0|q4_1|q4_0] "
+     "[--head-dtype T] [--vocab rwkv_vocab_v20230424.txt]",
+     rwkv::cli::cmd_convert},
 };
 
 void print_usage(std::ostream& os) {

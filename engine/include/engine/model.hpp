@@ -39,6 +39,10 @@ struct model_config {
   int lora_gate = 0;   // v7 g1
 };
 
+// Recognises the architecture and hyper-parameters from tensors in the canonical (BlinkDL)
+// vocabulary, as model::load does. Throws engine::error(bad_model / unsupported).
+model_config config_from_tensors(const tensor_store& tensors);
+
 struct load_options {
   kernels::backend_options backend;
   // Encoding of the large matrices in memory; unset keeps what the file stores (memory-mapped).
