@@ -47,8 +47,8 @@ int cmd_convert(int argc, char** argv) {
       std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu %-40.40s", filled, "##############################", width - filled, "",
                    done, total, name.c_str());
       if (done == total) std::fputc('\n', stderr);
-    } else {
-      std::fprintf(stderr, "converted %zu/%zu %s\n", done, total, name.c_str());
+    } else if (done == total || done * 10 / total != (done - 1) * 10 / total) {  // every 10%
+      std::fprintf(stderr, "converted %zu/%zu tensors (%s)\n", done, total, name.c_str());
     }
     std::fflush(stderr);
   };
