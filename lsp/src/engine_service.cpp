@@ -68,7 +68,7 @@ loaded_model load_model_from_settings(const service_settings& s) {
   o.backend.threads = s.threads;
   loaded_model lm;
   lm.model = engine::model::load(s.model, o);
-  lm.tokenizer = engine::tokenizer_for_model(lm.model->config().n_vocab, s.model, s.vocab);
+  lm.tokenizer = engine::tokenizer_for_model(lm.model->tensors(), lm.model->config().n_vocab, s.vocab);
   lm.description = s.model;
   return lm;
 }

@@ -75,6 +75,10 @@ std::unique_ptr<tokenizer> load_world_tokenizer(const std::string& vocab_path);
 // The same from the file's contents; `source_name` names it in error messages.
 std::unique_ptr<tokenizer> make_world_tokenizer_from_text(std::string_view vocab_file_contents,
                                                           std::string_view source_name = "<vocab>");
+// The World tokenizer from token bytes by id (a vocabulary embedded in a model file, e.g. GGUF's
+// tokenizer.ggml.tokens): empty entries stand for no text (end of text, padding).
+std::unique_ptr<tokenizer> make_world_tokenizer_from_tokens(std::span<const std::string> tokens,
+                                                            std::string_view source_name = "<embedded vocabulary>");
 std::unique_ptr<tokenizer> make_byte_tokenizer();
 // Any tokenizer file, recognised by content: World vocab text, or a Hugging Face tokenizer.json.
 // A BPE tokenizer.json currently throws errc::unsupported; other content throws errc::bad_format.
