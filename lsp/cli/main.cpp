@@ -31,7 +31,8 @@ const command commands[] = {
 };
 
 void print_usage(std::ostream& os) {
-  os << "usage: rwkv-lsp <command> [options]\n\ncommands:\n";
+  os << "usage: rwkv-lsp [serve] [--stdio | --tcp HOST:PORT] [--model PATH] [--vocab PATH] [--threads N]\n"
+        "       rwkv-lsp <command> [options]\n\ncommands:\n";
   for (const auto& c : commands) os << "  " << c.usage << '\n';
   os << "\nJSON results go to stdout, messages to stderr; the exit code is 0 on success, 1 on an error, 2 on a "
         "usage error.\n";
@@ -40,11 +41,11 @@ void print_usage(std::ostream& os) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    print_usage(std::cerr);
-    return 2;
-  }
+  // Editors start language servers without arguments, or with server options only (--stdio).
+  if (argc < 2 || (argv[1][0] == '-' && argv[1][1] == '-' && std::strcmp(argv[1], "--help") != 0))
+    return rwkv::cli::cmd_serve(argc, argv, 1);
   const char* name = argv[1];
+  if (!std::strcmp(name, "serve")) return rwkv::cli::cmd_serve(argc, argv, 2);
   if (!std::strcmp(name, "--help") || !std::strcmp(name, "-h") || !std::strcmp(name, "help")) {
     print_usage(std::cout);
     return 0;
