@@ -16,8 +16,9 @@ namespace {
 
 template <class T>
 void put(bytes& b, T v) {
-  const auto* p = reinterpret_cast<const std::uint8_t*>(&v);
-  b.insert(b.end(), p, p + sizeof v);
+  const std::size_t at = b.size();
+  b.resize(at + sizeof v);
+  std::memcpy(b.data() + at, &v, sizeof v);
 }
 
 void put_string(bytes& b, const std::string& s) {
@@ -334,7 +335,7 @@ bytes gguf_builder::build(std::uint32_t version, std::uint32_t alignment, std::i
   for (std::size_t i = 0; i < tensors_.size(); ++i) {
     const std::size_t at = data_start + static_cast<std::size_t>(offsets[i]);
     if (b.size() < at + tensors_[i].data.size()) b.resize(at + tensors_[i].data.size());
-    std::memcpy(b.data() + at, tensors_[i].data.data(), tensors_[i].data.size());
+    if (!tensors_[i].data.empty()) std::memcpy(b.data() + at, tensors_[i].data.data(), tensors_[i].data.size());
   }
   return b;
 }
@@ -342,10 +343,11 @@ bytes gguf_builder::build(std::uint32_t version, std::uint32_t alignment, std::i
 // --- safetensors -------------------------------------------------------------------------------
 
 bytes safetensors_image(const std::string& header_json, const bytes& data) {
-  bytes b;
-  put<std::uint64_t>(b, header_json.size());
-  b.insert(b.end(), header_json.begin(), header_json.end());
-  b.insert(b.end(), data.begin(), data.end());
+  bytes b(8 + header_json.size() + data.size());
+  const std::uint64_t n = header_json.size();
+  for (std::size_t i = 0; i < 8; ++i) b[i] = static_cast<std::uint8_t>(n >> (8 * i));  // little-endian
+  std::copy(header_json.begin(), header_json.end(), b.begin() + 8);
+  std::copy(data.begin(), data.end(), b.begin() + 8 + static_cast<std::ptrdiff_t>(header_json.size()));
   return b;
 }
 

@@ -88,12 +88,6 @@ void poke(bytes& b, std::size_t at, T v) {
   std::memcpy(b.data() + at, &v, sizeof v);
 }
 
-std::size_t find(const bytes& b, const std::string& needle) {
-  const auto it = std::search(b.begin(), b.end(), needle.begin(), needle.end());
-  REQUIRE(it != b.end());
-  return static_cast<std::size_t>(it - b.begin());
-}
-
 bytes write_with(const engine::tensor_store& s, engine::output_format f, const std::string& dir, const char* name) {
   engine::convert_options o;
   o.format = f;

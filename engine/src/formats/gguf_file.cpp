@@ -264,8 +264,11 @@ std::string ggml_type_name(std::uint32_t t) {
                                       "IQ3_XXS", "IQ1_S",  "IQ4_NL", "IQ3_S",  "IQ2_S",          "IQ4_XS",
                                       "I8",      "I16",    "I32",    "I64",    "F64",            "IQ1_M",
                                       "BF16",    "Q4_0_4_4", "Q4_0_4_8", "Q4_0_8_8", "TQ1_0",  "TQ2_0"};
-  if (t < sizeof names / sizeof names[0]) return std::string(names[t]) + " (" + std::to_string(t) + ")";
-  return "#" + std::to_string(t);
+  std::string out = t < sizeof names / sizeof names[0] ? names[t] : "#";
+  out += t < sizeof names / sizeof names[0] ? " (" : "";
+  out += std::to_string(t);
+  if (t < sizeof names / sizeof names[0]) out += ')';
+  return out;
 }
 
 }  // namespace rwkv::engine::formats

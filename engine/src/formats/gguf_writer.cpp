@@ -325,6 +325,10 @@ convert_summary write_gguf(const tensor_store& source, const std::string& path, 
     kv.strings("tokenizer.ggml.tokens", tokens);
     kv.i32s("tokenizer.ggml.token_type", types);
     summary.vocabulary = true;
+  } else {
+    // llama.cpp requires the key; "no_vocab" is its value for a model without a vocabulary
+    // (src/llama-vocab.cpp), e.g. byte-level models.
+    kv.str("tokenizer.ggml.model", "no_vocab");
   }
 
   auto& tensors = planner.tensors();

@@ -58,6 +58,12 @@ std::vector<float> to_f32(const tensor& t) {
   if (inner == 0) return out;
   const std::int64_t row_bytes = kernels::dtype_row_bytes(t.type, inner);
   const auto* src = static_cast<const std::uint8_t*>(t.data);
+  std::vector<std::uint32_t> aligned;  // the dequantizers read through typed pointers
+  if (reinterpret_cast<std::uintptr_t>(src) % 4 != 0) {
+    aligned.resize((t.nbytes + 3) / 4);
+    std::memcpy(aligned.data(), src, t.nbytes);
+    src = reinterpret_cast<const std::uint8_t*>(aligned.data());
+  }
   for (std::int64_t r = 0; r * inner < t.numel(); ++r)
     kernels::dequantize_row(t.type, src + r * row_bytes, out.data() + r * inner, inner);
   return out;

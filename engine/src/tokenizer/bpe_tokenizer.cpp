@@ -164,7 +164,9 @@ class bpe_tokenizer final : public tokenizer {
     if (!replaced.empty()) text = replaced;
     std::string prefixed;
     if (d_.add_prefix_space && !text.empty() && text.front() != ' ') {
-      prefixed = " " + std::string(text);
+      prefixed.reserve(text.size() + 1);
+      prefixed.push_back(' ');
+      prefixed.append(text);
       text = prefixed;
     }
     for (std::size_t i = 0; i < text.size();) {
