@@ -20,8 +20,11 @@ namespace {
 
 // rwkv.cpp tests/test_tiny_rwkv.c: the prompt "\"in" fed byte by byte from the initial state,
 // then the signed sum of (logit - expected) over the 256 logits.
-float difference_sum(const std::string& model_path, const std::vector<float>& expected, engine::eval_mode mode) {
-  auto m = engine::model::load(model_path);
+float difference_sum(const std::string& model_path, const std::vector<float>& expected, engine::eval_mode mode,
+                     kernels::precision precision = kernels::precision::exact) {
+  engine::load_options lo;
+  lo.backend.precision = precision;
+  auto m = engine::model::load(model_path, lo);
   engine::context ctx(m);
   auto state = m->initial_state();
   std::vector<float> logits(256);
@@ -101,8 +104,11 @@ TEST_CASE("rwkv.cpp tiny RWKV-7 quantized like rwkv.cpp stays within rwkv.cpp's 
       const float serial = difference_sum(path, expected, engine::eval_mode::rnn);
       const float sequence = difference_sum(path, expected, engine::eval_mode::sequence);
       const float rwkvcpp_value = from16 ? tol.from_fp16 : tol.from_fp32;
+      const float fast = difference_sum(path, expected, engine::eval_mode::rnn, kernels::precision::fast);
       WARN("rwkv.cpp 7v0 " << kernels::dtype_name(tol.type) << (from16 ? " from FP16" : " from FP32")
-                           << ": difference sum " << serial << " (rwkv.cpp's own: " << rwkvcpp_value << ")");
+                           << ": difference sum " << serial << " exact, " << fast
+                           << " fast (int8 activations) (rwkv.cpp's own: " << rwkvcpp_value << ")");
+      CHECK(std::fabs(fast) <= std::fabs(rwkvcpp_value) * 1.05f + 0.03f);
       CHECK(std::fabs(serial - sequence) < 1e-3f);
       CHECK(std::fabs(serial) <= std::fabs(rwkvcpp_value) * 1.05f + 0.03f);
       auto m = engine::model::load(path);
