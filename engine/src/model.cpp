@@ -37,7 +37,9 @@ int checked_int(std::int64_t v, const std::string& what, const std::string& sour
   return static_cast<int>(v);
 }
 
-model_config detect(const tensor_store& s) {
+}  // namespace
+
+model_config config_from_tensors(const tensor_store& s) {
   const tensor* emb = s.find("emb.weight");
   if (!emb || emb->shape.size() != 2)
     throw error(errc::bad_model, "'" + s.source + "' has no 2-D emb.weight tensor, so it is not an RWKV model "
@@ -117,6 +119,8 @@ model_config detect(const tensor_store& s) {
   return c;
 }
 
+namespace {
+
 std::uint64_t fnv(std::uint64_t h, const void* data, std::size_t n) {
   auto* p = static_cast<const std::uint8_t*>(data);
   for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
@@ -141,10 +145,8 @@ std::uint64_t fingerprint_of(const tensor_store& s, const model_config& c) {
 
 }  // namespace
 
-model_config detect_model_config(const tensor_store& store) { return detect(store); }
-
 model::model(tensor_store store, const load_options& options) : store_(std::move(store)) {
-  config_ = detect(store_);
+  config_ = config_from_tensors(store_);
   fingerprint_ = fingerprint_of(store_, config_);
   std::string why;
   backend_ = kernels::create_backend(options.backend, &why);

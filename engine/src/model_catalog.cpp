@@ -212,7 +212,7 @@ model_file_info describe_model_file(const std::string& path) {
   tensor_store store = read_model_file(path);
   model_file_info info;
   info.format = store.format;
-  info.config = detect_model_config(store);
+  info.config = config_from_tensors(store);
   for (const auto& [name, t] : store.tensors()) info.n_params += t.numel();
   return info;
 }

@@ -35,6 +35,16 @@ void tensor_store::add(const std::string& name, tensor t) {
     throw error(errc::bad_format, "tensor '" + name + "' " + t.shape_string() + " of type " +
                                       std::string(kernels::dtype_name(t.type)) + " should hold " +
                                       std::to_string(row * rows) + " bytes but has " + std::to_string(t.nbytes));
+  // Kernels read elements (and the fp16 fields of blocks) through typed pointers: a tensor that a
+  // file places at an address unaligned for its type (rwkv.cpp records, GGUF with a small
+  // general.alignment) is copied rather than borrowed.
+  const std::size_t align = t.type == kernels::dtype::f32 ? 4 : 2;
+  if (t.nbytes > 0 && reinterpret_cast<std::uintptr_t>(t.data) % align != 0) {
+    auto* p = static_cast<const std::uint8_t*>(t.data);
+    auto copy = std::make_shared<std::vector<std::uint8_t>>(p, p + t.nbytes);
+    t.data = copy->data();
+    keep_alive(copy);
+  }
   tensors_.emplace(name, std::move(t));
 }
 

@@ -1,5 +1,6 @@
 #include "engine/tokenizer_select.hpp"
 
+#include "engine/embedded_model.hpp"
 #include "engine/error.hpp"
 
 #include <cstdlib>
@@ -58,6 +59,26 @@ std::unique_ptr<tokenizer> tokenizer_for_model(std::int64_t n_vocab, const std::
                                       ", which was not found in:" + where +
                                       "\npass it with --vocab PATH (setting \"vocab\" in the editor), or run `rwkv-lsp pull " +
                                       (n_vocab == 65536 ? "world-vocab" : "neox-vocab") + "`");
+}
+
+std::unique_ptr<tokenizer> tokenizer_for_model(const tensor_store& tensors, std::int64_t n_vocab,
+                                               const std::string& vocab_override) {
+  if (vocab_override.empty()) {
+    const auto model = tensors.metadata.find("tokenizer.ggml.model");
+    if (!tensors.vocab.empty() && model != tensors.metadata.end() && model->second == "rwkv")
+      return make_world_tokenizer_from_tokens(tensors.vocab, tensors.source + " (embedded vocabulary)");
+    if (const auto path = tensors.metadata.find("tokenizer_path"); path != tensors.metadata.end()) {
+      auto t = load_tokenizer(path->second);
+      if (t->vocab_size() > n_vocab)
+        throw error(errc::bad_model, "the tokenizer '" + path->second + "' beside the model has " +
+                                         std::to_string(t->vocab_size()) + " tokens but the model only " +
+                                         std::to_string(n_vocab) + "; pass the right one with --vocab PATH");
+      return t;
+    }
+  }
+  // The built-in model has no folder to look beside.
+  const std::string beside = tensors.source == embedded_model_name ? "" : tensors.source;
+  return tokenizer_for_model(n_vocab, beside, vocab_override);
 }
 
 }  // namespace rwkv::engine

@@ -43,8 +43,7 @@ std::shared_ptr<const engine::model> open_model(const args& a, kernels::precisio
 }
 
 std::unique_ptr<engine::tokenizer> open_tokenizer(const args& a, const engine::model& m) {
-  const std::string source = m.source() == engine::embedded_model_name ? "" : m.source();
-  return engine::tokenizer_for_model(m.config().n_vocab, source, a.get_or("--vocab", ""));
+  return engine::tokenizer_for_model(m.tensors(), m.config().n_vocab, a.get_or("--vocab", ""));
 }
 
 void print_json(const nlohmann::json& j) {

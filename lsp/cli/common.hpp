@@ -45,6 +45,7 @@ int cmd_generate(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_bench_typing(int argc, char** argv);
 int cmd_complete(int argc, char** argv);
+int cmd_convert(int argc, char** argv);
 // Arguments from argv[first] on are the server's (after "serve", or all of them for plain rwkv-lsp).
 int cmd_serve(int argc, char** argv, int first);
 int cmd_pull(int argc, char** argv);

@@ -67,9 +67,10 @@ loaded_model load_model_from_settings(const service_settings& s) {
   // A path, a pulled model's name ("g1-0.4b") or the built-in model ("" / "builtin").
   const std::string path = engine::resolve_model_reference(s.model);
   lm.model = engine::model::load(path, o);
-  const bool builtin = path == engine::embedded_model_name;
-  lm.tokenizer = engine::tokenizer_for_model(lm.model->config().n_vocab, builtin ? "" : path, s.vocab);
-  lm.description = builtin ? engine::embedded_model_description() : path == s.model ? path : s.model + " (" + path + ")";
+  lm.tokenizer = engine::tokenizer_for_model(lm.model->tensors(), lm.model->config().n_vocab, s.vocab);
+  lm.description = path == engine::embedded_model_name ? engine::embedded_model_description()
+                   : path == s.model                   ? path
+                                                       : s.model + " (" + path + ")";
   return lm;
 }
 

@@ -84,10 +84,9 @@ class engine_fixture {
 
 }  // namespace
 
-TEST_CASE("typing, an edit above the cursor and completing again equal a fresh server", "[lsp][engine]") {
-  RWKV_REQUIRE_SHARED(model, "golden/v7-small.pth");
-  const json options = {{"model", model}, {"vocab", "bytes"}, {"precision", "exact"}, {"checkpointSpacing", 16},
-                        {"maxTokens", 24}, {"temperature", 0.0}};
+namespace {
+
+void edit_above_equals_fresh(const json& options) {
   engine_fixture a(options);
   a.open("int add(int a, int b) {\n    return a");
   const std::string typed = " + b; // sum";
@@ -115,6 +114,20 @@ TEST_CASE("typing, an edit above the cursor and completing again equal a fresh s
   CHECK(s["documents"][0]["tokens"].get<int>() > 40);
   CHECK(s["documents"][0]["checkpoints"].get<int>() > 0);
   CHECK(s["lastCompletion"]["tokensRefed"].get<int>() >= 0);
+}
+
+}  // namespace
+
+TEST_CASE("typing, an edit above the cursor and completing again equal a fresh server", "[lsp][engine]") {
+  RWKV_REQUIRE_SHARED(model, "golden/v7-small.pth");
+  edit_above_equals_fresh({{"model", model}, {"vocab", "bytes"}, {"precision", "exact"}, {"checkpointSpacing", 16},
+                           {"maxTokens", 24}});
+}
+
+TEST_CASE("the same with rwkv.cpp's trained tiny model in both precisions", "[lsp][engine]") {
+  RWKV_REQUIRE_SHARED(model, "rwkvcpp/tiny-rwkv-7v0-834K-FP16.bin");
+  for (const char* precision : {"exact", "fast"})
+    edit_above_equals_fresh({{"model", model}, {"precision", precision}, {"checkpointSpacing", 16}, {"maxTokens", 24}});
 }
 
 TEST_CASE("a model that cannot be loaded is reported and the server keeps answering", "[lsp][engine]") {

@@ -39,9 +39,9 @@ struct model_config {
   int lora_gate = 0;   // v7 g1
 };
 
-// The architecture and hyper-parameters that the tensors' names and shapes describe; no weight is
-// read or converted, so this is cheap on any file size. Throws engine::error like model::load.
-model_config detect_model_config(const tensor_store& store);
+// Recognises the architecture and hyper-parameters from tensors in the canonical (BlinkDL)
+// vocabulary, as model::load does. Throws engine::error(bad_model / unsupported).
+model_config config_from_tensors(const tensor_store& tensors);
 
 struct load_options {
   kernels::backend_options backend;

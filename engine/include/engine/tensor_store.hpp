@@ -44,8 +44,9 @@ class tensor_store {
 
   void keep_alive(std::shared_ptr<const void> owner) { owners_.push_back(std::move(owner)); }
 
-  // Adds a tensor that borrows memory kept alive by an owner. Throws errc::bad_format on a
-  // duplicate name or when nbytes does not match shape and type.
+  // Adds a tensor that borrows memory kept alive by an owner (copied instead when its address is
+  // not aligned for its element type). Throws errc::bad_format on a duplicate name or when nbytes
+  // does not match shape and type.
   void add(const std::string& name, tensor t);
   // Adds a tensor whose bytes the store owns (transformed or converted data).
   void add_owned(const std::string& name, kernels::dtype type, std::vector<std::int64_t> shape,

@@ -2,8 +2,11 @@
 //
 // * world:  the RWKV World vocabulary (rwkv_vocab_v20230424.txt), greedy longest match on bytes.
 // * bytes:  token = byte value (vocab 256 models, e.g. the embedded model).
-// * gpt-neox-20b: byte-level BPE from a tokenizer.json (RWKV-4 Pile models, vocab 50277); not yet:
-//   load_tokenizer recognises the file and throws errc::unsupported.
+// * bpe:    byte-level BPE from a Hugging Face tokenizer.json — GPT-NeoX 20B's for RWKV-4 Pile
+//           models (vocab 50277): added tokens, NFC, GPT-2's pre-tokenizer, merges by rank. Its
+//           special tokens (<|endoftext|>) decode to their own text, so decode(encode(t)) == t for
+//           any t already in NFC; lookahead_bytes() is SIZE_MAX (a token can depend on any later
+//           byte through whitespace runs), is_resync_point holds at lone line breaks.
 //
 // Text is bytes: encode takes any bytes (valid UTF-8 or not) and decode returns the tokens' bytes,
 // which may end inside a UTF-8 character; utf8_decoder (engine/utf8.hpp) turns streamed token
@@ -75,9 +78,14 @@ std::unique_ptr<tokenizer> load_world_tokenizer(const std::string& vocab_path);
 // The same from the file's contents; `source_name` names it in error messages.
 std::unique_ptr<tokenizer> make_world_tokenizer_from_text(std::string_view vocab_file_contents,
                                                           std::string_view source_name = "<vocab>");
+// The World tokenizer from token bytes by id (a vocabulary embedded in a model file, e.g. GGUF's
+// tokenizer.ggml.tokens): empty entries stand for no text (end of text, padding).
+std::unique_ptr<tokenizer> make_world_tokenizer_from_tokens(std::span<const std::string> tokens,
+                                                            std::string_view source_name = "<embedded vocabulary>");
 std::unique_ptr<tokenizer> make_byte_tokenizer();
-// Any tokenizer file, recognised by content: World vocab text, or a Hugging Face tokenizer.json.
-// A BPE tokenizer.json currently throws errc::unsupported; other content throws errc::bad_format.
+// Any tokenizer file, recognised by content: World vocab text, or a Hugging Face tokenizer.json
+// with a byte-level BPE model. Throws errc::unsupported for tokenizer.json options it does not
+// implement (named in the message) and errc::bad_format for other content.
 std::unique_ptr<tokenizer> load_tokenizer(const std::string& path);
 
 }  // namespace rwkv::engine

@@ -4,6 +4,7 @@
 // the byte tokenizer for any model of at least 256 tokens.
 #pragma once
 
+#include "engine/tensor_store.hpp"
 #include "engine/tokenizer.hpp"
 
 #include <memory>
@@ -20,6 +21,13 @@ std::vector<std::string> vocabulary_search_path(const std::string& model_path, c
 
 // Throws engine::error(errc::bad_argument) with the exact steps to fix it when no tokenizer fits.
 std::unique_ptr<tokenizer> tokenizer_for_model(std::int64_t n_vocab, const std::string& model_path,
+                                               const std::string& vocab_override);
+
+// The same for a loaded model's tensors, which may name their own tokenizer: an explicit
+// vocabulary still wins; then a vocabulary embedded in the file (GGUF tokenizer.ggml.model
+// "rwkv"); then a tokenizer file found beside a safetensors model (metadata "tokenizer_path");
+// then the choice by vocabulary size above.
+std::unique_ptr<tokenizer> tokenizer_for_model(const tensor_store& tensors, std::int64_t n_vocab,
                                                const std::string& vocab_override);
 
 }  // namespace rwkv::engine

@@ -11,10 +11,24 @@
 #include "engine/tensor_store.hpp"
 
 #include <memory>
+#include <span>
+#include <string>
 
 namespace rwkv::engine::formats {
 
 // PyTorch zip checkpoints written by torch.save (BlinkDL .pth).
 void read_pth(std::shared_ptr<const mapped_file> file, tensor_store& out);
+// rwkv.cpp's own format (magic "ggmf", versions 100/101).
+void read_rwkvcpp(std::shared_ptr<const mapped_file> file, tensor_store& out);
+// GGUF v2/v3 in llama.cpp's rwkv6 / rwkv7 layouts.
+void read_gguf(std::shared_ptr<const mapped_file> file, tensor_store& out);
+// One safetensors file; BlinkDL or Hugging Face key names (config.json beside it decides).
+void read_safetensors(std::shared_ptr<const mapped_file> file, tensor_store& out);
+// A folder holding model.safetensors, or sharded files listed by model.safetensors.index.json
+// (`path` is the folder or the index file).
+void read_safetensors_folder(const std::string& path, tensor_store& out);
+
+// True when the bytes start like a safetensors file (little-endian header length, then '{').
+bool looks_like_safetensors(std::span<const std::uint8_t> bytes) noexcept;
 
 }  // namespace rwkv::engine::formats

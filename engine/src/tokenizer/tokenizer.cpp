@@ -4,6 +4,7 @@
 
 #include "engine/error.hpp"
 #include "engine/mapped_file.hpp"
+#include "tokenizer/bpe_tokenizer.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -26,12 +27,7 @@ std::unique_ptr<tokenizer> hf_tokenizer_from_json(std::string_view content, cons
     throw error(errc::bad_format, "'" + path + "' is JSON but not a Hugging Face tokenizer.json (it lacks "
                                   "\"model\": {\"type\": ...})");
   const auto type = (*model)["type"].get<std::string>();
-  if (type == "BPE") {
-    // The place for bpe_tokenizer.cpp: return make_bpe_tokenizer(root, path);
-    throw error(errc::unsupported, "'" + path + "' is a byte-level BPE tokenizer.json (RWKV-4 Pile models use "
-                                   "GPT-NeoX 20B's); GPT-NeoX 20B tokenizer support is coming. For now use a "
-                                   "World model with rwkv_vocab_v20230424.txt, or a byte-level model");
-  }
+  if (type == "BPE") return make_bpe_tokenizer(parse_bpe_tokenizer_json(root, path));
   throw error(errc::unsupported, "'" + path + "' is a tokenizer.json of model type \"" + type +
                                      "\"; rwkv-lsp reads only the RWKV World vocabulary and BPE tokenizers");
 }

@@ -103,6 +103,18 @@ std::unique_ptr<tokenizer> make_world_tokenizer_from_text(std::string_view vocab
                                            source_name);
 }
 
+std::unique_ptr<tokenizer> make_world_tokenizer_from_tokens(std::span<const std::string> tokens,
+                                                            std::string_view source_name) {
+  std::vector<tokenizers::vocab_entry> entries;
+  entries.reserve(tokens.size());
+  for (std::size_t id = 0; id < tokens.size(); ++id)
+    if (!tokens[id].empty()) entries.push_back({static_cast<std::int32_t>(id), tokens[id]});
+  if (tokens.size() > static_cast<std::size_t>(tokenizers::max_vocab_id) + 1)
+    throw error(errc::bad_format, std::string(source_name) + ": a vocabulary of " + std::to_string(tokens.size()) +
+                                      " tokens is larger than rwkv-lsp accepts");
+  return std::make_unique<world_tokenizer>(entries, source_name);
+}
+
 std::unique_ptr<tokenizer> load_world_tokenizer(const std::string& vocab_path) {
   const mapped_file file(vocab_path);
   return make_world_tokenizer_from_text(

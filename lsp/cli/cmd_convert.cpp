@@ -1,0 +1,74 @@
+// `rwkv-lsp convert`: any model file rwkv-lsp reads -> GGUF (llama.cpp's rwkv6/rwkv7 layout) or
+// safetensors (BlinkDL names). A progress bar on stderr when it is a terminal, plain lines
+// otherwise; a JSON summary on stdout.
+#include "common.hpp"
+
+#include "engine/convert.hpp"
+#include "engine/error.hpp"
+#include "engine/model.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+namespace rwkv::cli {
+
+namespace {
+
+kernels::dtype parse_dtype(const std::string& option, const std::string& value) {
+  auto t = kernels::dtype_from_name(value);
+  if (!t || !kernels::dtype_can_quantize(*t))
+    throw usage_error("unknown " + option + " '" + value + "' (f32, f16, bf16, q8_0, q5_1, q5_0, q4_1, q4_0)");
+  return *t;
+}
+
+}  // namespace
+
+int cmd_convert(int argc, char** argv) {
+  args a(argc, argv, 2, {"--in", "--out", "--dtype", "--head-dtype", "--format", "--vocab"}, {});
+  const std::string in = a.require("--in"), out = a.require("--out");
+  engine::convert_options o;
+  const std::string format = a.get_or("--format", "gguf");
+  if (format == "safetensors")
+    o.format = engine::output_format::safetensors;
+  else if (format != "gguf")
+    throw usage_error("--format must be gguf or safetensors");
+  o.dtype = parse_dtype("--dtype", a.get_or("--dtype", "f32"));
+  if (auto h = a.get("--head-dtype")) o.head_dtype = parse_dtype("--head-dtype", *h);
+  o.vocab_path = a.get_or("--vocab", "");
+
+  const bool tty = ::isatty(STDERR_FILENO) != 0;
+  o.progress = [tty](std::size_t done, std::size_t total, const std::string& name) {
+    if (tty) {
+      constexpr int width = 30;
+      const int filled = static_cast<int>(width * done / std::max<std::size_t>(total, 1));
+      std::fprintf(stderr, "\r[%.*s%*s] %zu/%zu %-40.40s", filled, "##############################", width - filled, "",
+                   done, total, name.c_str());
+      if (done == total) std::fputc('\n', stderr);
+    } else if (done == total || done * 10 / total != (done - 1) * 10 / total) {  // every 10%
+      std::fprintf(stderr, "converted %zu/%zu tensors (%s)\n", done, total, name.c_str());
+    }
+    std::fflush(stderr);
+  };
+
+  const auto t0 = std::chrono::steady_clock::now();
+  const engine::tensor_store store = engine::read_model_file(in);
+  const auto config = engine::config_from_tensors(store);
+  const auto summary = engine::write_model(store, out, o);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  print_json({{"in", in},
+              {"in_format", store.format},
+              {"out", out},
+              {"out_format", format},
+              {"version", engine::architecture_name(config.arch)},
+              {"tensors", summary.tensors},
+              {"tensor_types", summary.tensor_types},
+              {"vocabulary", summary.vocabulary},
+              {"bytes", summary.bytes},
+              {"seconds", seconds}});
+  return 0;
+}
+
+}  // namespace rwkv::cli

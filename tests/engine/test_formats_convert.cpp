@@ -1,0 +1,138 @@
+// Every golden model converted by rwkv-lsp and read back: .pth -> GGUF (f32) and .pth ->
+// safetensors reproduce the reference logits to 1e-4; f16, bf16 and q8_0 conversions keep the
+// reference's top-1 token wherever the reference's own margin exceeds the conversion's error.
+// The maximum logit error per model and encoding is printed (WARN) for the record.
+#include "engine/convert.hpp"
+#include "engine/error.hpp"
+#include "engine/format_builders.hpp"
+#include "engine/golden_compare.hpp"
+#include "engine/model.hpp"
+#include "support/test_data.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+using namespace rwkv;
+
+namespace {
+
+const char* const golden_models[] = {"v4-small", "v4-fp16", "v5-small", "v6-small", "v7-small", "v7-bf16"};
+
+bool gguf_can_hold(engine::architecture a) { return a == engine::architecture::v6 || a == engine::architecture::v7; }
+
+test::golden_comparison check_converted(const std::string& path, const nlohmann::json& golden) {
+  auto m = engine::model::load(path);
+  return test::compare_with_golden(*m, golden);
+}
+
+}  // namespace
+
+TEST_CASE("golden models converted to GGUF and safetensors (f32) reproduce the reference", "[formats][convert]") {
+  const auto dir = test::temp_dir("convert-f32");
+  for (const char* name : golden_models) {
+    INFO(name);
+    RWKV_REQUIRE_SHARED(pth, std::string("golden/") + name + ".pth");
+    RWKV_REQUIRE_SHARED(json_path, std::string("golden/") + name + ".json");
+    const auto golden = test::read_json(json_path);
+    const auto store = engine::read_model_file(pth);
+    const auto arch = engine::config_from_tensors(store).arch;
+
+    engine::convert_options st;
+    st.format = engine::output_format::safetensors;
+    const std::string st_path = dir + "/" + name + ".safetensors";
+    engine::write_model(store, st_path, st);
+    const auto r_st = check_converted(st_path, golden);
+    WARN(name << " .pth -> safetensors f32: max logit error " << r_st.max_abs_error);
+    CHECK(r_st.max_abs_error < 1e-4f);
+
+    const std::string gguf_path = dir + "/" + name + ".gguf";
+    if (gguf_can_hold(arch)) {
+      engine::write_model(store, gguf_path, {});
+      auto m = engine::model::load(gguf_path);
+      CHECK(m->format() == "gguf");
+      const auto r = test::compare_with_golden(*m, golden);
+      WARN(name << " .pth -> GGUF f32: max logit error " << r.max_abs_error);
+      CHECK(r.max_abs_error < 1e-4f);
+    } else {
+      // llama.cpp has no RWKV-4/5 GGUF architecture: refused, pointing at safetensors.
+      CHECK_THROWS_MATCHES(engine::write_model(store, gguf_path, {}), engine::error,
+                           Catch::Matchers::Predicate<engine::error>([](const engine::error& e) {
+                             return e.code() == engine::errc::unsupported &&
+                                    std::string(e.what()).find("safetensors") != std::string::npos;
+                           }));
+      CHECK_FALSE(std::filesystem::exists(gguf_path));
+      CHECK_FALSE(std::filesystem::exists(gguf_path + ".partial"));
+    }
+  }
+}
+
+TEST_CASE("golden models converted to f16, bf16 and q8_0 keep the reference's top-1 token", "[formats][convert]") {
+  const auto dir = test::temp_dir("convert-lossy");
+  for (const char* name : golden_models) {
+    RWKV_REQUIRE_SHARED(pth, std::string("golden/") + name + ".pth");
+    RWKV_REQUIRE_SHARED(json_path, std::string("golden/") + name + ".json");
+    const auto golden = test::read_json(json_path);
+    const auto store = engine::read_model_file(pth);
+    const bool gguf = gguf_can_hold(engine::config_from_tensors(store).arch);
+    for (auto type : {kernels::dtype::f16, kernels::dtype::bf16, kernels::dtype::q8_0}) {
+      const std::string tname(kernels::dtype_name(type));
+      INFO(name << " " << tname);
+      std::string path = dir + "/" + name + "-" + tname;
+      if (gguf) {  // embedding and head follow the option too (q8_0 for quantized types)
+        engine::convert_options o;
+        o.dtype = type;
+        path += ".gguf";
+        engine::write_model(store, path, o);
+      } else if (type != kernels::dtype::q8_0) {
+        engine::convert_options o;
+        o.format = engine::output_format::safetensors;
+        o.dtype = type;
+        path += ".safetensors";
+        engine::write_model(store, path, o);
+      } else {  // RWKV-4/5 quantized: rwkv.cpp's format holds them (GGUF cannot)
+        path += ".bin";
+        test::write_file_bytes(path, test::write_rwkvcpp(test::quantize_rwkvcpp(test::rwkvcpp_from_blinkdl(store, false), type)));
+      }
+      const auto r = check_converted(path, golden);
+      WARN(name << " -> " << tname << " (" << std::filesystem::path(path).extension().string() << "): max logit error "
+                << r.max_abs_error << ", top-1 differs on " << r.top1_disagreements << " of " << r.steps
+                << " steps (largest reference margin among them " << r.largest_flipped_margin << ")");
+      CHECK(r.unexplained_disagreements == 0);
+      CHECK(r.max_abs_error < 0.25f);
+    }
+  }
+}
+
+TEST_CASE("conversion picks encodings per tensor and reports them", "[formats][convert]") {
+  RWKV_REQUIRE_SHARED(pth, "golden/v7-small.pth");
+  const auto dir = test::temp_dir("convert-types");
+  const auto store = engine::read_model_file(pth);
+  engine::convert_options o;
+  o.dtype = kernels::dtype::q4_0;
+  std::size_t calls = 0;
+  o.progress = [&](std::size_t done, std::size_t total, const std::string&) {
+    ++calls;
+    CHECK(done <= total);
+  };
+  const auto summary = engine::write_model(store, dir + "/q4.gguf", o);
+  CHECK(calls == summary.tensors);
+  // 4 projections + 2 FFN matrices per layer at q4_0; emb and head at q8_0; the rest f32.
+  CHECK(summary.tensor_types.at("q4_0") == 3 * 6);
+  CHECK(summary.tensor_types.at("q8_0") == 2);
+  const auto back = engine::read_model_file(dir + "/q4.gguf");
+  CHECK(back.find("blocks.1.att.key.weight")->type == kernels::dtype::q4_0);
+  CHECK(back.find("blocks.1.att.w1")->type == kernels::dtype::f32);
+  CHECK(back.find("blocks.1.ln1.weight")->type == kernels::dtype::f32);
+  CHECK(back.find("head.weight")->type == kernels::dtype::q8_0);
+
+  // safetensors holds float types only.
+  engine::convert_options bad;
+  bad.format = engine::output_format::safetensors;
+  bad.dtype = kernels::dtype::q8_0;
+  CHECK_THROWS_AS(engine::write_model(store, dir + "/x.safetensors", bad), engine::error);
+  // K-quants are read, never written.
+  engine::convert_options k;
+  k.dtype = kernels::dtype::q4_k;
+  CHECK_THROWS_AS(engine::write_model(store, dir + "/x.gguf", k), engine::error);
+}
