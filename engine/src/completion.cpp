@@ -53,6 +53,21 @@ bool is_subsequence(std::string_view needle, std::string_view hay) {
 
 }  // namespace
 
+std::size_t degenerate_line_start(std::string_view text) {
+  constexpr std::size_t span = 16;
+  const std::size_t line_start = text.rfind('\n') == std::string_view::npos ? 0 : text.rfind('\n') + 1;
+  const std::string_view line = text.substr(line_start);
+  if (line.size() < span) return std::string_view::npos;
+  const std::string_view tail = line.substr(line.size() - span);
+  if (blank(tail)) return std::string_view::npos;  // indentation and blank runs are fine
+  for (std::size_t period = 1; period <= 8; ++period) {
+    bool repeats = true;
+    for (std::size_t i = period; i < span && repeats; ++i) repeats = tail[i] == tail[i - period];
+    if (repeats) return line_start;
+  }
+  return std::string_view::npos;
+}
+
 cursor_context cursor_context::at(std::string_view text, std::size_t offset) {
   offset = std::min(offset, text.size());
   std::size_t line_start = text.rfind('\n', offset == 0 ? std::string_view::npos : offset - 1);
@@ -164,6 +179,12 @@ std::vector<suggestion> generate_suggestions(context& ctx, const tokenizer& tok,
       if (stats) ++stats->generated_tokens;
       if (options.on_text && !piece.empty() && !options.on_text(c, piece)) {
         stopped = true;
+        break;
+      }
+      // A small model can fall into a loop ("0000…", ", self, self, …"): such a line is noise,
+      // not a suggestion. Drop it and end with the lines before it.
+      if (std::size_t line_start = degenerate_line_start(text); line_start != std::string::npos) {
+        text.resize(line_start);
         break;
       }
       // Stop as soon as the text can no longer grow into something the mode keeps.

@@ -67,3 +67,11 @@ TEST_CASE("whitespace-only suggestions are dropped", "[engine][completion]") {
   CHECK(finish("x = 1|\n", "\n\n   \n").text.empty());
   CHECK(finish("x = 1|", "").text.empty());
 }
+
+TEST_CASE("a line that loops on a short pattern is dropped", "[engine][completion]") {
+  CHECK(degenerate_line_start("i++ {\n    if (x == 0x000000000000000000") == 6);
+  CHECK(degenerate_line_start(", self, self, self, self, self") == 0);
+  CHECK(degenerate_line_start("return a + b;") == std::string_view::npos);
+  CHECK(degenerate_line_start("x\n                        ") == std::string_view::npos);  // indentation
+  CHECK(degenerate_line_start("abcdefghijklmnopqrstuvwxyz") == std::string_view::npos);
+}

@@ -10,7 +10,8 @@
 //  * the suggestion never repeats what already follows the cursor: an overlap with the rest of the
 //    line or the following lines is trimmed, or, when the suggestion re-types the closers that follow
 //    on the line, it replaces them (`replace_after`);
-//  * no empty or whitespace-only suggestions; duplicates are merged.
+//  * no empty or whitespace-only suggestions, no lines that loop on a short pattern; duplicates are
+//    merged.
 //
 // Not thread-safe; uses the caller's context.
 #pragma once
@@ -66,6 +67,10 @@ struct generation_stats {
 };
 
 enum class completion_mode { none, single_line, multi_line };
+
+// Where the last line of `text` starts when that line ends in a short pattern repeated over 16
+// bytes ("0000…", ", self, self"), the loop small models fall into; npos otherwise.
+std::size_t degenerate_line_start(std::string_view text);
 
 // Which kind of suggestion fits the cursor (none when real code follows it on the line).
 completion_mode mode_for(const cursor_context& where);
