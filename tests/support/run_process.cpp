@@ -14,17 +14,16 @@ extern char** environ;
 
 namespace rwkv::test {
 
-process_result run_process(const std::string& program, const std::vector<std::string>& args, const std::string& input,
-                           int timeout_s) {
+spawned_process spawn_with_pipes(const std::string& program, const std::vector<std::string>& args, bool capture_stderr) {
   std::signal(SIGPIPE, SIG_IGN);
-  int in[2], out[2], err[2];
-  if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC))
+  int in[2], out[2], err[2] = {-1, -1};
+  if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || (capture_stderr && ::pipe2(err, O_CLOEXEC)))
     throw std::runtime_error("pipe failed");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in[0], 0);
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+  if (capture_stderr) posix_spawn_file_actions_adddup2(&actions, err[1], 2);
   std::vector<std::string> all = {program};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -35,27 +34,39 @@ process_result run_process(const std::string& program, const std::vector<std::st
   posix_spawn_file_actions_destroy(&actions);
   ::close(in[0]);
   ::close(out[1]);
-  ::close(err[1]);
-  process_result r;
+  if (capture_stderr) ::close(err[1]);
   if (rc != 0) {
     ::close(in[1]);
     ::close(out[0]);
-    ::close(err[0]);
-    r.err = "posix_spawn failed";
+    if (capture_stderr) ::close(err[0]);
+    throw std::runtime_error("cannot start " + program);
+  }
+  return {pid, in[1], out[0], err[0]};
+}
+
+process_result run_process(const std::string& program, const std::vector<std::string>& args, const std::string& input,
+                           int timeout_s) {
+  process_result r;
+  spawned_process child;
+  try {
+    child = spawn_with_pipes(program, args, true);
+  } catch (const std::exception& e) {
+    r.err = e.what();
     return r;
   }
+  int to_child = child.in_fd;
   std::size_t written = 0;
   if (input.empty()) {
-    ::close(in[1]);
-    in[1] = -1;
+    ::close(to_child);
+    to_child = -1;
   }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   bool out_open = true, err_open = true;
   while (out_open || err_open) {
-    pollfd fds[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
-    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
-    if (left <= 0) break;
-    if (::poll(fds, in[1] >= 0 ? 3 : 2, left) <= 0) continue;
+    pollfd fds[3] = {{child.out_fd, POLLIN, 0}, {child.err_fd, POLLIN, 0}, {to_child, POLLOUT, 0}};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    if (::poll(fds, to_child >= 0 ? 3 : 2, static_cast<int>(left.count())) <= 0) continue;
     char buf[65536];
     for (int i = 0; i < 2; ++i) {
       if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
@@ -63,21 +74,21 @@ process_result run_process(const std::string& program, const std::vector<std::st
       if (n <= 0) (i == 0 ? out_open : err_open) = false;
       else (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
     }
-    if (in[1] >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
-      ssize_t n = ::write(in[1], input.data() + written, input.size() - written);
+    if (to_child >= 0 && (fds[2].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      ssize_t n = ::write(to_child, input.data() + written, input.size() - written);
       if (n > 0) written += static_cast<std::size_t>(n);
       if (n <= 0 || written == input.size()) {
-        ::close(in[1]);
-        in[1] = -1;
+        ::close(to_child);
+        to_child = -1;
       }
     }
   }
-  if (in[1] >= 0) ::close(in[1]);
-  ::close(out[0]);
-  ::close(err[0]);
+  if (to_child >= 0) ::close(to_child);
+  ::close(child.out_fd);
+  ::close(child.err_fd);
   int status = 0;
-  if (out_open || err_open) ::kill(pid, SIGKILL);
-  ::waitpid(pid, &status, 0);
+  if (out_open || err_open) ::kill(child.pid, SIGKILL);
+  ::waitpid(child.pid, &status, 0);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }

@@ -1,46 +1,24 @@
 #include "lsp/support/child_server.hpp"
 
+#include "support/run_process.hpp"
+
 #include <catch2/catch.hpp>
 
-#include <csignal>
-#include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <thread>
-
-extern char** environ;
 
 namespace rwkv::test {
 
 using json = nlohmann::json;
 
 child_server::child_server(const std::string& program, const std::vector<std::string>& args) {
-  // Writing to a child that has exited must fail with EPIPE, not kill the test.
-  std::signal(SIGPIPE, SIG_IGN);
-  int in[2], out[2];
-  REQUIRE(::pipe2(in, O_CLOEXEC) == 0);
-  REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  std::vector<std::string> all = {program};
-  all.insert(all.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  pid_ = pid;
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(in[0]);
-  ::close(out[1]);
-  to_child_ = in[1];
-  from_child_ = out[0];
-  REQUIRE(rc == 0);
+  auto child = spawn_with_pipes(program, args, false);  // stderr inherited: the server's log shows in test output
+  pid_ = child.pid;
+  to_child_ = child.in_fd;
+  from_child_ = child.out_fd;
 }
 
 child_server::~child_server() {
