@@ -27,9 +27,11 @@ T parse(const json& params) {
 }
 
 position_encoding choose_encoding(const std::vector<std::string>& offered) {
-  // utf-8 is what documents are stored in, so it needs no conversion at all; utf-16 is the one
-  // every client must support.
-  if (std::find(offered.begin(), offered.end(), "utf-8") != offered.end()) return position_encoding::utf8;
+  // utf-8 is what documents are stored in, so it needs no conversion at all; utf-16 is the LSP
+  // default every client supports; utf-32 only for a client that offers it without utf-16.
+  auto has = [&](const char* e) { return std::find(offered.begin(), offered.end(), e) != offered.end(); };
+  if (has("utf-8")) return position_encoding::utf8;
+  if (!has("utf-16") && has("utf-32")) return position_encoding::utf32;
   return position_encoding::utf16;
 }
 

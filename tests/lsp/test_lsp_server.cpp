@@ -65,6 +65,12 @@ TEST_CASE("initialize answers capabilities, serverInfo and the negotiated positi
     json result = f.initialize({{"general", {{"positionEncodings", {"utf-32", "utf-16"}}}}});
     CHECK(result["capabilities"]["positionEncoding"] == "utf-16");
   }
+  SECTION("utf-32 when a client offers only utf-32") {
+    server_fixture f;
+    json result = f.initialize({{"general", {{"positionEncodings", {"utf-32"}}}}});
+    CHECK(result["capabilities"]["positionEncoding"] == "utf-32");
+    CHECK(f.server->encoding() == position_encoding::utf32);
+  }
   SECTION("a second initialize is an invalid request") {
     server_fixture f;
     f.initialize();
