@@ -7,7 +7,17 @@ step, RNG) is written every --ckpt-minutes to OUT/ckpt.pt, so training can be st
 and resumed with --resume. The held-out bits per byte are measured on a fixed slice of held-out.bin
 every --eval-minutes and logged to OUT/log.jsonl.
 
-Run (the committed model): nice -n 19 /usr/bin/python3 tools/train/train.py --out ~/.cache/rwkv-lsp-train/run
+A new training phase can start from an earlier run's weights with --init-from CKPT: the model (and,
+with --init-opt 1, the default, AdamW's moment estimates) are loaded from CKPT, the shape comes from
+CKPT, and then a fresh schedule runs with this invocation's --lr/--lr-final/--warmup/--minutes/--steps
+into its own --out (step, byte and time counters start at 0). The window sampler is seeded with
+--seed, which must differ from CKPT's so that the phase does not replay the earlier windows. If
+OUT/ckpt.pt exists, --resume continues that phase and --init-from is not read again.
+
+Run (the committed model, see tools/train/README.md for the exact commands of each phase):
+  phase 1: nice -n 19 /usr/bin/python3 tools/train/train.py --out ~/.cache/rwkv-lsp-train/run
+  phase 2: nice -n 19 /usr/bin/python3 tools/train/train.py --init-from ~/.cache/rwkv-lsp-train/run/ckpt.pt \
+             --seed 2 --lr 1e-3 --lr-final 5e-5 --warmup 50 --minutes 70 --out ~/.cache/rwkv-lsp-train/run2
 """
 import argparse
 import json
@@ -52,6 +62,10 @@ def parse_args(argv=None):
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--log-every", type=int, default=20)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init-from", default="",
+                    help="start a new phase from this train.py checkpoint's weights (fresh schedule)")
+    ap.add_argument("--init-opt", type=int, default=1,
+                    help="with --init-from: also load AdamW's moment estimates (1) or start them at 0 (0)")
     return ap.parse_args(argv)
 
 
@@ -88,12 +102,21 @@ def lr_at(args, step, progress):
     return args.lr_final + 0.5 * (args.lr - args.lr_final) * (1 + math.cos(math.pi * p))
 
 
-def save_checkpoint(path, model, opt, step, tokens, train_seconds, args, rng):
+def save_checkpoint(path, model, opt, step, tokens, train_seconds, args, rng, origin=None):
     tmp = path + ".tmp"
     torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "tokens": tokens,
                 "train_seconds": train_seconds, "args": vars(args), "config": vars(model.cfg),
-                "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}, tmp)
+                "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                "init_from": origin}, tmp)
     os.replace(tmp, path)
+
+
+def reset_hyperparameters(opt, args):
+    """load_state_dict restores the saved groups' hyper-parameters; use this invocation's instead."""
+    for g in opt.param_groups:
+        g["betas"] = (args.beta1, args.beta2)
+        g["eps"] = 1e-8
+        g["weight_decay"] = args.weight_decay if g["weight_decay"] > 0 else 0.0
 
 
 def main(argv=None):
@@ -102,6 +125,20 @@ def main(argv=None):
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     os.makedirs(args.out, exist_ok=True)
+    ckpt_path = os.path.join(args.out, "ckpt.pt")
+    resuming = args.resume and os.path.exists(ckpt_path)
+
+    init = None  # the checkpoint a new phase starts from
+    if args.init_from and not resuming:
+        if os.path.exists(ckpt_path) and os.path.samefile(args.init_from, ckpt_path):
+            raise SystemExit("--init-from is this run's own OUT/ckpt.pt, which it would overwrite; "
+                             "give the new phase its own --out")
+        init = torch.load(args.init_from)
+        if args.seed == init["args"]["seed"]:
+            raise SystemExit(f"--seed {args.seed} is the seed of {args.init_from}: the window sampler "
+                             "would replay its windows; pass a different --seed")
+        for k in ("n_layer", "n_embd", "ffn"):  # the shape is the checkpoint's
+            setattr(args, k, init["config"][k])
 
     train = load_bytes(os.path.join(args.data, "train.bin"))
     held = load_bytes(os.path.join(args.data, "heldout.bin"))
@@ -114,15 +151,28 @@ def main(argv=None):
                             betas=(args.beta1, args.beta2), eps=1e-8)
     n_params = sum(p.numel() for p in model.parameters())
     step, tokens, train_seconds = 0, 0, 0.0
-    ckpt_path = os.path.join(args.out, "ckpt.pt")
-    if args.resume and os.path.exists(ckpt_path):
+    origin = None  # where this phase's weights came from (kept in its checkpoints and log)
+    if resuming:
         ck = torch.load(ckpt_path)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
+        reset_hyperparameters(opt, args)
         step, tokens, train_seconds = ck["step"], ck["tokens"], ck["train_seconds"]
         rng.bit_generator.state = ck["rng"]
         torch.set_rng_state(ck["torch_rng"])
+        origin = ck.get("init_from")
         print(f"resumed at step {step}", flush=True)
+    elif init is not None:
+        model.load_state_dict(init["model"])
+        if args.init_opt:
+            opt.load_state_dict(init["opt"])
+            reset_hyperparameters(opt, args)
+        origin = {"path": os.path.abspath(args.init_from), "step": init["step"], "tokens": init["tokens"],
+                  "train_seconds": init["train_seconds"], "seed": init["args"]["seed"],
+                  "init_opt": args.init_opt, "earlier": init.get("init_from")}
+        print(f"initialised from {args.init_from} (step {init['step']}, {init['tokens']} bytes seen)",
+              flush=True)
+        del init
     log = open(os.path.join(args.out, "log.jsonl"), "a")
 
     def emit(rec):
@@ -131,7 +181,13 @@ def main(argv=None):
         print(json.dumps(rec), flush=True)
 
     emit({"event": "start", "params": n_params, "lora": cfg.lora_dims(), "ffn": cfg.ffn_dim,
-          "train_bytes": int(len(train)), "heldout_bytes": int(len(held)), "args": vars(args)})
+          "train_bytes": int(len(train)), "heldout_bytes": int(len(held)), "args": vars(args),
+          "init_from": origin})
+    if origin is not None and step == 0:  # the starting point of a new phase, on the same slice
+        t0 = time.time()
+        emit({"event": "eval", "step": 0, "tokens": 0,
+              "heldout_bpb": round(heldout_bpb(model, windows, args.bf16), 4),
+              "eval_seconds": round(time.time() - t0, 1)})
     t_last_eval = t_last_ckpt = time.time()
     t_seg = time.time()
     seconds_at_seg = train_seconds
@@ -174,11 +230,11 @@ def main(argv=None):
             t_last_eval = time.time()
         if now - t_last_ckpt > args.ckpt_minutes * 60:
             save_checkpoint(ckpt_path, model, opt, step, tokens,
-                            seconds_at_seg + (time.time() - t_seg), args, rng)
+                            seconds_at_seg + (time.time() - t_seg), args, rng, origin)
             t_last_ckpt = time.time()
 
     train_seconds = seconds_at_seg + (time.time() - t_seg)
-    save_checkpoint(ckpt_path, model, opt, step, tokens, train_seconds, args, rng)
+    save_checkpoint(ckpt_path, model, opt, step, tokens, train_seconds, args, rng, origin)
     bpb = heldout_bpb(model, windows, args.bf16)
     emit({"event": "done", "step": step, "tokens": tokens, "train_minutes": round(train_seconds / 60, 2),
           "heldout_bpb": round(bpb, 4)})
