@@ -110,7 +110,7 @@ void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
   const auto* acts = static_cast<const std::uint8_t*>(a.converted);
   // Scaled block sums of 16 rows, per superblock: rows are read whole, one after the other (one
   // ascending stream for the prefetchers), and transposed to vectors over rows afterwards.
-  s.rows.reserve(static_cast<std::size_t>(nsb) * 16 * 64);
+  s.rows.reserve(static_cast<std::size_t>(nsb) * 17 * 64);  // 16 rows of sums + the corrections
   auto* t2 = reinterpret_cast<__m512*>(s.rows.data());
   for (std::int64_t rb = r0; rb < r1; rb += 16) {
     const int nr = static_cast<int>(std::min<std::int64_t>(16, r1 - rb));
@@ -118,12 +118,15 @@ void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
       const std::uint8_t* tok = acts + t * ldt;
       const auto* xd = reinterpret_cast<const float*>(tok + nsb * 512);
       const auto* xs = reinterpret_cast<const std::int32_t*>(xd + nsb * 16);
+      // The zero-point corrections, -zero_point * sum(q) per block, shared by all rows.
+      auto* init = reinterpret_cast<__m512i*>(t2 + nsb * 16);
+      for (std::int64_t sb = 0; sb < nsb; ++sb) init[sb] = _mm512_mullo_epi32(_mm512_load_si512(xs + sb * 16), neg_zp);
       for (int r = 0; r < 16; ++r) {
         const std::int64_t row = rb + std::min(r, nr - 1);  // repeats are never stored
         const std::uint8_t* p = w.row(row);
         for (std::int64_t sb = 0; sb < nsb; ++sb) {
           const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
-          __m512i acc = _mm512_mullo_epi32(_mm512_load_si512(xs + sb * 16), neg_zp);
+          __m512i acc = init[sb];
           for (int h = 0; h < 4; ++h) {
             __m512i c0, c1;
             unpack_pair<L>(p, sb, nbs, h, hi, c0, c1);
