@@ -133,6 +133,7 @@ std::vector<suggestion> generate_suggestions(context& ctx, const tokenizer& tok,
   using clock = std::chrono::steady_clock;
   const auto deadline = start + std::chrono::microseconds(static_cast<std::int64_t>(options.time_budget_ms * 1000));
   const auto eot = tok.end_of_text();
+  const auto decodable = static_cast<std::size_t>(std::min<std::int64_t>(tok.vocab_size(), ctx.get_model().config().n_vocab));
   const int max_lines = mode == completion_mode::single_line ? 1 : std::max(1, options.max_lines);
   auto gen_start = clock::now();
 
@@ -153,7 +154,8 @@ std::vector<suggestion> generate_suggestions(context& ctx, const tokenizer& tok,
         if (stats) stats->out_of_time = true;
         break;
       }
-      std::int32_t next = smp.sample(logits);
+      // Only ids the tokenizer can spell (a model's vocabulary may be padded beyond them).
+      std::int32_t next = smp.sample(std::span(logits).first(decodable));
       if (eot && next == *eot) break;
       smp.accept(next);
       text += dec.push(tok.token_bytes(next));

@@ -2,6 +2,7 @@
 // hyper-parameters, and hand the tensors to the architecture's weight builder.
 #include "engine/model.hpp"
 
+#include "engine/embedded_model.hpp"
 #include "engine/error.hpp"
 #include "forward/common.hpp"
 
@@ -140,6 +141,8 @@ std::uint64_t fingerprint_of(const tensor_store& s, const model_config& c) {
 
 }  // namespace
 
+model_config detect_model_config(const tensor_store& store) { return detect(store); }
+
 model::model(tensor_store store, const load_options& options) : store_(std::move(store)) {
   config_ = detect(store_);
   fingerprint_ = fingerprint_of(store_, config_);
@@ -168,6 +171,11 @@ model::model(tensor_store store, const load_options& options) : store_(std::move
 model::~model() = default;
 
 std::shared_ptr<const model> model::load(const std::string& path, const load_options& options) {
+  if (path.empty() || path == embedded_model_name) {
+    auto store = read_model_bytes(embedded_model_file());
+    store.source = embedded_model_name;
+    return from_store(std::move(store), options);
+  }
   return from_store(read_model_file(path), options);
 }
 

@@ -31,6 +31,12 @@ std::vector<std::string> vocabulary_search_path(const std::string& model_path, c
 
 std::unique_ptr<tokenizer> tokenizer_for_model(std::int64_t n_vocab, const std::string& model_path,
                                                const std::string& vocab_override) {
+  if (vocab_override == "bytes") {
+    if (n_vocab < 256)
+      throw error(errc::bad_argument, "the byte tokenizer needs a vocabulary of at least 256 tokens; the model has " +
+                                          std::to_string(n_vocab));
+    return make_byte_tokenizer();
+  }
   if (!vocab_override.empty()) {
     auto t = load_tokenizer(vocab_override);
     if (t->vocab_size() > n_vocab)

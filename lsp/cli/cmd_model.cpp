@@ -72,16 +72,11 @@ int cmd_tokenize(int argc, char** argv) {
 
 int cmd_eval(int argc, char** argv) {
   args a(argc, argv, 2, with_model_options({"--tokens", "--text", "--vocab", "--mode", "--chunk"}), {"--all-logits"});
-  auto m = open_model(a);
+  if (a.has("--tokens") == a.has("--text")) throw usage_error("give --tokens or --text (one of them)");
   std::vector<std::int32_t> tokens;
-  if (a.has("--tokens") && a.has("--text")) throw usage_error("give --tokens or --text, not both");
-  if (auto t = a.get("--tokens")) {
-    tokens = parse_token_list(*t);
-  } else if (auto text = a.get("--text")) {
-    tokens = open_tokenizer(a, *m)->encode(*text);
-  } else {
-    throw usage_error("missing --tokens or --text");
-  }
+  if (auto t = a.get("--tokens")) tokens = parse_token_list(*t);  // usage errors before the slow load
+  auto m = open_model(a);
+  if (auto text = a.get("--text")) tokens = open_tokenizer(a, *m)->encode(*text);
   if (tokens.empty()) throw usage_error("nothing to evaluate: the token list is empty");
   engine::eval_options o;
   std::string mode = a.get_or("--mode", "seq");
@@ -119,7 +114,7 @@ int cmd_generate(int argc, char** argv) {
          with_model_options({"--vocab", "--prompt", "--max-tokens", "--temperature", "--top-p", "--top-k", "--seed",
                              "--repetition-penalty", "--presence-penalty", "--frequency-penalty"}),
          {"--stream"});
-  auto m = open_model(a);
+  auto m = open_model(a, kernels::precision::fast);
   auto tok = open_tokenizer(a, *m);
   const std::string prompt = a.require("--prompt");
   engine::sampling_params sp;
@@ -148,7 +143,7 @@ int cmd_generate(int argc, char** argv) {
   std::int64_t generated = 0;
   const auto eot = tok->end_of_text();
   for (; generated < max_tokens; ++generated) {
-    std::int32_t next = smp.sample(logits);
+    std::int32_t next = smp.sample(std::span(logits).first(static_cast<std::size_t>(std::min<std::int64_t>(tok->vocab_size(), m->config().n_vocab))));
     if (eot && next == *eot) break;
     smp.accept(next);
     std::string piece = dec.push(tok->token_bytes(next));

@@ -1,6 +1,8 @@
 #include "common.hpp"
 
+#include "engine/embedded_model.hpp"
 #include "engine/error.hpp"
+#include "engine/model_catalog.hpp"
 #include "engine/tokenizer_select.hpp"
 
 #include <sys/resource.h>
@@ -35,11 +37,15 @@ engine::load_options load_options_from(const args& a, kernels::precision fallbac
 }
 
 std::shared_ptr<const engine::model> open_model(const args& a, kernels::precision fallback) {
-  return engine::model::load(a.require("--model"), load_options_from(a, fallback));
+  // --model takes a path, a pulled model's name ("g1-0.4b") or "builtin" (the default), like the
+  // server's "model" setting.
+  return engine::model::load(engine::resolve_model_reference(a.get_or("--model", engine::embedded_model_name)),
+                             load_options_from(a, fallback));
 }
 
 std::unique_ptr<engine::tokenizer> open_tokenizer(const args& a, const engine::model& m) {
-  return engine::tokenizer_for_model(m.config().n_vocab, m.source(), a.get_or("--vocab", ""));
+  const std::string source = m.source() == engine::embedded_model_name ? "" : m.source();
+  return engine::tokenizer_for_model(m.config().n_vocab, source, a.get_or("--vocab", ""));
 }
 
 void print_json(const nlohmann::json& j) {

@@ -44,5 +44,10 @@ int cmd_eval(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
 int cmd_bench_typing(int argc, char** argv);
+int cmd_complete(int argc, char** argv);
+// Arguments from argv[first] on are the server's (after "serve", or all of them for plain rwkv-lsp).
+int cmd_serve(int argc, char** argv, int first);
+int cmd_pull(int argc, char** argv);
+int cmd_models(int argc, char** argv);
 
 }  // namespace rwkv::cli

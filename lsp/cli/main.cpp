@@ -11,7 +11,7 @@ namespace {
 using rwkv::cli::command;
 
 const command commands[] = {
-    {"info", "info --model PATH [--threads N] [--dtype T] [--precision exact|fast] [--isa auto|avx512|avx2|scalar]",
+    {"info", "info [--model PATH|builtin] [--threads N] [--dtype T] [--precision exact|fast] [--isa auto|avx512|avx2|scalar]",
      rwkv::cli::cmd_info},
     {"tokenize", "tokenize --vocab PATH (--text S | --file F) [--decode]", rwkv::cli::cmd_tokenize},
     {"eval", "eval --model PATH (--tokens 1,2,3 | --text S [--vocab PATH]) [--mode seq|rnn] [--all-logits] [--threads N]",
@@ -20,6 +20,9 @@ const command commands[] = {
      "generate --model PATH [--vocab PATH] --prompt S [--max-tokens N] [--temperature T] [--top-p P] [--top-k K] "
      "[--seed S] [--stream]",
      rwkv::cli::cmd_generate},
+    {"complete",
+     "complete [--model PATH] --file SOURCE [--line L --column C | --offset BYTES] [--candidates N] [--format json|text]",
+     rwkv::cli::cmd_complete},
     {"bench",
      "bench (--model PATH | --random-shape 0.1b|0.4b|1.5b) [--dtype T] [--precision fast|exact] [--threads N] "
      "[--prefill 512] [--gen 128] [--chunk N] [--runs N] [--no-probe]",
@@ -27,10 +30,14 @@ const command commands[] = {
     {"bench-typing",
      "bench-typing (--model PATH | --random-shape 0.1b) --file SOURCE [--vocab PATH] [--threads N] [--small-tokens 200]",
      rwkv::cli::cmd_bench_typing},
+    {"pull", "pull NAME|URL [--cache DIR] [--ca-file PEM] [--force] [--no-vocab] [--timeout S] [--retries N]",
+     rwkv::cli::cmd_pull},
+    {"models", "models [--cache DIR]", rwkv::cli::cmd_models},
 };
 
 void print_usage(std::ostream& os) {
-  os << "usage: rwkv-lsp <command> [options]\n\ncommands:\n";
+  os << "usage: rwkv-lsp [serve] [--stdio | --tcp HOST:PORT] [--model PATH] [--vocab PATH] [--threads N]\n"
+        "       rwkv-lsp <command> [options]\n\ncommands:\n";
   for (const auto& c : commands) os << "  " << c.usage << '\n';
   os << "\nModel options of every command: --dtype f32|bf16|f16|q8_0|q5_0|q4_0|... converts the large matrices at "
         "load; --precision exact (default; bench: fast) computes in fp32 on the dequantized weights, fast rounds "
@@ -43,11 +50,11 @@ void print_usage(std::ostream& os) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    print_usage(std::cerr);
-    return 2;
-  }
+  // Editors start language servers without arguments, or with server options only (--stdio).
+  if (argc < 2 || (argv[1][0] == '-' && argv[1][1] == '-' && std::strcmp(argv[1], "--help") != 0))
+    return rwkv::cli::cmd_serve(argc, argv, 1);
   const char* name = argv[1];
+  if (!std::strcmp(name, "serve")) return rwkv::cli::cmd_serve(argc, argv, 2);
   if (!std::strcmp(name, "--help") || !std::strcmp(name, "-h") || !std::strcmp(name, "help")) {
     print_usage(std::cout);
     return 0;

@@ -2,8 +2,10 @@
 
 #include "engine/completion.hpp"
 #include "engine/context.hpp"
+#include "engine/embedded_model.hpp"
 #include "engine/error.hpp"
 #include "engine/model.hpp"
+#include "engine/model_catalog.hpp"
 #include "engine/session.hpp"
 #include "engine/tokenizer_select.hpp"
 
@@ -59,17 +61,17 @@ std::string header_for(const std::string& uri, const std::string& language) {
 }  // namespace
 
 loaded_model load_model_from_settings(const service_settings& s) {
-  if (s.model.empty())
-    throw engine::error(engine::errc::bad_argument,
-                        "rwkv-lsp has no model configured: set \"model\" to a model file (e.g. a BlinkDL .pth) in "
-                        "the editor's settings or start the server with --model PATH");
   engine::load_options o;
   o.backend.name = s.backend;
   o.backend.threads = s.threads;
+  o.backend.precision = s.precision == "exact" ? kernels::precision::exact : kernels::precision::fast;
   loaded_model lm;
-  lm.model = engine::model::load(s.model, o);
-  lm.tokenizer = engine::tokenizer_for_model(lm.model->config().n_vocab, s.model, s.vocab);
-  lm.description = s.model;
+  // A path, a pulled model's name ("g1-0.4b") or the built-in model ("" / "builtin").
+  const std::string path = engine::resolve_model_reference(s.model);
+  lm.model = engine::model::load(path, o);
+  const bool builtin = path == engine::embedded_model_name;
+  lm.tokenizer = engine::tokenizer_for_model(lm.model->config().n_vocab, builtin ? "" : path, s.vocab);
+  lm.description = builtin ? engine::embedded_model_description() : path == s.model ? path : s.model + " (" + path + ")";
   return lm;
 }
 

@@ -4,7 +4,7 @@
 repo_root() { cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd; }
 
 # Packages the build and the test suite need.
-RWKV_LSP_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-dev nlohmann-json3-dev libtbb-dev catch2)
+RWKV_LSP_BUILD_PACKAGES=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev nlohmann-json3-dev libtbb-dev catch2)
 
 run_as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else

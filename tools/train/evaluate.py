@@ -25,9 +25,10 @@ def main():
     ap.add_argument("--ctx", type=int, default=512)
     ap.add_argument("--max-bytes", type=int, default=300_000, help="per language (0 = all)")
     ap.add_argument("--bf16", type=int, default=1, help="bf16 autocast for speed")
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     model = load_model(args.model)
 
     per_lang = defaultdict(bytearray)

@@ -72,9 +72,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")
     ap.add_argument("--tokens", type=int, default=48, help="greedy bytes per prompt")
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     model = load_model(args.model)
     results = []
     for prompt, conts in PROMPTS:

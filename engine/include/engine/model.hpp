@@ -39,6 +39,10 @@ struct model_config {
   int lora_gate = 0;   // v7 g1
 };
 
+// The architecture and hyper-parameters that the tensors' names and shapes describe; no weight is
+// read or converted, so this is cheap on any file size. Throws engine::error like model::load.
+model_config detect_model_config(const tensor_store& store);
+
 struct load_options {
   kernels::backend_options backend;
   // Encoding of the large matrices in memory; unset keeps what the file stores (memory-mapped).
@@ -50,7 +54,8 @@ struct load_options {
 class model {
  public:
   // Reads any supported model file (format recognised by content) and prepares it for the
-  // backend. Throws engine::error with a message telling the user what to do.
+  // backend; "" or "builtin" is the model built into this build (engine/embedded_model.hpp).
+  // Throws engine::error with a message telling the user what to do.
   static std::shared_ptr<const model> load(const std::string& path, const load_options& options = {});
   static std::shared_ptr<const model> from_store(tensor_store store, const load_options& options = {});
 

@@ -1,6 +1,7 @@
 // Choosing the tokenizer for a model: an explicit vocabulary file wins; otherwise the model's
 // vocabulary size decides (256 -> bytes, 65536 -> World, 50277 -> GPT-NeoX 20B), with the
-// vocabulary file looked up beside the model and in the rwkv-lsp cache.
+// vocabulary file looked up beside the model and in the rwkv-lsp cache. The override "bytes" picks
+// the byte tokenizer for any model of at least 256 tokens.
 #pragma once
 
 #include "engine/tokenizer.hpp"

@@ -91,7 +91,8 @@ class completion_service {
   virtual nlohmann::json status() const = 0;
 
   // Messages for the user (window/showMessage, type 1 error .. 4 log) and progress of background
-  // work ($/progress): installed by the protocol layer before any other call.
+  // work ($/progress): installed by the protocol layer before any other call. The protocol layer
+  // installs empty hooks again after shutdown(), when it goes away.
   struct client_hooks {
     std::function<void(int type, const std::string& message)> show_message;
     std::function<void(int type, const std::string& message)> log_message;
@@ -101,7 +102,11 @@ class completion_service {
   };
   virtual void set_client_hooks(client_hooks hooks) = 0;
 
-  // Stops background work and joins threads; no callbacks run after it returns.
+  // Stops background work and joins threads; no callbacks run after it returns. The protocol
+  // layer calls it once, on the LSP `shutdown` request or when the connection ends, and then calls
+  // nothing else but set_client_hooks({}). It sets the cancel flag of every request in flight
+  // first; requests whose callback did not run by the time shutdown() returns are answered
+  // -32800 by the protocol layer, so a late callback would be a bug, not a double answer.
   virtual void shutdown() = 0;
 };
 
