@@ -133,8 +133,13 @@ void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
             acc = _mm512_dpbusd_epi32(acc, c0, _mm512_load_si512(tok + sb * 512 + 2 * h * 64));
             acc = _mm512_dpbusd_epi32(acc, c1, _mm512_load_si512(tok + sb * 512 + (2 * h + 1) * 64));
           }
+          t2[sb * 16 + r] = _mm512_castsi512_ps(acc);  // scaled below, once the row's quants are read
+        }
+        // The scales sit at the row's end: reading them after the quants keeps one ascending stream.
+        for (std::int64_t sb = 0; sb < nsb; ++sb) {
+          const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
           const __m512 sw = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(nbs), w.scales(row) + sb * 16));
-          t2[sb * 16 + r] = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), sw);
+          t2[sb * 16 + r] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_castps_si512(t2[sb * 16 + r])), sw);
         }
       }
       __m512 f = _mm512_setzero_ps();
