@@ -129,10 +129,15 @@ void bf16_gemv(const cpu_weight& w, const act_view& a, std::int64_t T, std::int6
 }
 
 void bf16_gemm(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
-               const out_view& o, thread_scratch&) {
+               const out_view& o, thread_scratch& s) {
   alignas(64) float out[N * 8];
-  const std::int64_t K = w.cols(), ldx = row16(K);
+  const std::int64_t K = w.cols(), ldx = row16(K), nr_all = r1 - r0;
   const auto* x = static_cast<const std::uint16_t*>(a.converted);
+  // The products of all rows of this task for all T tokens, stored once at the end in whole
+  // vectors: writing 6 rows at a time made the next group's masked read of the same cache line
+  // (accumulate) wait for the previous masked store.
+  s.tile.reserve(static_cast<std::size_t>(T * nr_all) * sizeof(float));
+  auto* dots = reinterpret_cast<float*>(s.tile.data());
   for (std::int64_t rg = r0; rg < r1; rg += R) {
     const int nr = static_cast<int>(std::min<std::int64_t>(R, r1 - rg));
     const std::uint16_t* rows[R];
@@ -149,10 +154,15 @@ void bf16_gemm(const cpu_weight& w, const act_view& a, std::int64_t T, std::int6
       for (int t = 0; t < N; ++t) xs[t] = x + (t0 + std::min(t, nt - 1)) * ldx;
       tiles[static_cast<std::size_t>(nt - 1)](rows, K, xs, out);
       for (int t = 0; t < nt; ++t)
-        store_act(o.y + (t0 + t) * o.ldy + rg, _mm512_maskz_loadu_ps(tail_mask(nr), out + t * 8), nr, o.act,
-                  o.accumulate);
+        for (int i = 0; i < nr; ++i) dots[(t0 + t) * nr_all + (rg - r0) + i] = out[t * 8 + i];
     }
   }
+  for (std::int64_t t = 0; t < T; ++t)
+    for (std::int64_t v = 0; v < nr_all; v += 16) {
+      const int n = static_cast<int>(std::min<std::int64_t>(16, nr_all - v));
+      store_act(o.y + t * o.ldy + r0 + v, _mm512_maskz_loadu_ps(tail_mask(n), dots + t * nr_all + v), n, o.act,
+                o.accumulate);
+    }
 }
 
 }  // namespace rwkv::kernels::cpu::avx512
