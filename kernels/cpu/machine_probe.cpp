@@ -103,7 +103,7 @@ double measure_peak_gflop_s(dot_instruction d, int threads) {
   std::vector<std::uint64_t> ops(static_cast<std::size_t>(threads));
   constexpr std::int64_t iters = 1'000'000;  // 24M instructions per thread: ~10 ms each
   double best = 0;
-  for (int r = 0; r < 7; ++r) {  // the best of several: a shared machine only ever slows a run
+  for (int r = 0; r < 15; ++r) {  // the best of many: a shared machine only ever slows a run
     const double s = timed_parallel(arena, threads, [&](int i) {
       ops[static_cast<std::size_t>(i)] = cpu::avx512::dot_loop(d, iters, &sink[static_cast<std::size_t>(i)]);
     });
