@@ -143,9 +143,9 @@ void bf16_gemm(const cpu_weight& w, const act_view& a, std::int64_t T, std::int6
     const std::uint16_t* rows[R];
     for (int i = 0; i < R; ++i)  // a short group repeats its last row; the extra dots are never stored
       rows[i] = reinterpret_cast<const std::uint16_t*>(w.row(rg + std::min(i, nr - 1)));
-    if (rg + R < r1) {  // the next group, in address order, while this one computes
+    if (rg + R < w.rows()) {  // the next group (or task), in address order, while this one computes
       const auto* p = w.row(rg + R);
-      for (std::int64_t b = 0; b < std::min<std::int64_t>(R, r1 - rg - R) * w.row_bytes(); b += 64)
+      for (std::int64_t b = 0; b < std::min<std::int64_t>(R, w.rows() - rg - R) * w.row_bytes(); b += 64)
         _mm_prefetch(reinterpret_cast<const char*>(p + b), _MM_HINT_T1);
     }
     for (std::int64_t t0 = 0; t0 < T; t0 += N) {

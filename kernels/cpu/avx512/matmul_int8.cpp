@@ -306,6 +306,11 @@ void gemm_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
   for (std::int64_t rb = r0; rb < r1; rb += MR) {
     const int nr = static_cast<int>(std::min<std::int64_t>(MR, r1 - rb));
     pack_tile<L>(w, rb, nr, tq, ts);
+    // The next 32 rows (usually this thread's next tile) start coming from memory while this tile
+    // computes: packing would otherwise stall on them.
+    const std::int64_t next = std::min<std::int64_t>(MR, w.rows() - (rb + MR));
+    for (std::int64_t b = 0; b < next * w.row_bytes(); b += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(w.row(rb + MR) + b), _MM_HINT_T1);
     for (std::int64_t t0 = 0; t0 < T; t0 += NT) {
       const auto nt = static_cast<int>(std::min<std::int64_t>(NT, T - t0));
       kernels[static_cast<std::size_t>(nt - 1)](tq, ts, nb, w.zero_point(), acts + t0 / NT * group_bytes(K), K,
