@@ -3,6 +3,7 @@
 #include "engine/error.hpp"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -41,6 +42,16 @@ mapped_file::mapped_file(const std::string& path) : path_(path) {
 
 mapped_file::mapped_file(const void* data, std::size_t size, std::string name)
     : data_(static_cast<const std::uint8_t*>(data)), size_(size), path_(std::move(name)) {}
+
+void mapped_file::release(const void* p, std::size_t n) const noexcept {
+  if (!owns_mapping_ || !data_) return;
+  const auto begin = reinterpret_cast<std::uintptr_t>(p), end = begin + n;
+  const auto lo = reinterpret_cast<std::uintptr_t>(data_), hi = lo + size_;
+  if (begin < lo || end > hi) return;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const std::uintptr_t first = (begin + page - 1) / page * page, last = end / page * page;
+  if (first < last) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
 
 mapped_file::~mapped_file() {
   if (owns_mapping_ && data_) ::munmap(const_cast<std::uint8_t*>(data_), size_);

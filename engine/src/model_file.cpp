@@ -35,7 +35,7 @@ bool is_shard_index(const mapped_file& f) {
 tensor_store read_model_bytes(std::shared_ptr<const mapped_file> file) {
   tensor_store store;
   store.source = file->path();
-  store.keep_alive(file);
+  store.keep_mapping(file);
   if (file->size() == 0) throw error(errc::bad_format, "'" + file->path() + "' is empty, not a model file");
   if (starts_with(*file, "PK\x03\x04", 4) || starts_with(*file, "PK\x05\x06", 4)) {
     store.format = "pth";

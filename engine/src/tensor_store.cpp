@@ -76,6 +76,10 @@ const tensor* tensor_store::find(const std::string& name) const noexcept {
   return it == tensors_.end() ? nullptr : &it->second;
 }
 
+void tensor_store::release_pages(const void* p, std::size_t n) const noexcept {
+  for (const auto& m : mappings_) m->release(p, n);
+}
+
 std::vector<float> tensor_store::to_f32(const std::string& name) const {
   const tensor* t = find(name);
   if (!t) throw error(errc::bad_model, "tensor '" + name + "' is missing from " + source);

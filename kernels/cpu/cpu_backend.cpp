@@ -17,10 +17,11 @@ constexpr std::int64_t wkv_parallel_min_tokens = 8;
 
 }  // namespace
 
-cpu_backend::cpu_backend(int threads, const kernel_table& kernels, kernels::precision precision)
+cpu_backend::cpu_backend(int threads, const kernel_table& kernels, kernels::precision precision, bool huge_pages)
     : threads_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
       k_(kernels),
       precision_(precision),
+      huge_pages_(huge_pages),
       arena_(threads_),
       scratch_(static_cast<std::size_t>(threads_) + 1) {}
 
@@ -60,7 +61,9 @@ void cpu_backend::over_tokens(std::int64_t T, std::int64_t C, F&& f) {
 std::unique_ptr<weight> cpu_backend::prepare(const matrix& m, dtype prefer) {
   // fp16 turns into bf16 only where a bf16 dot instruction makes that worthwhile.
   const bool fast_f16 = precision_ == kernels::precision::fast && k_.bf16_dot;
-  return cpu_weight::make(m, prefer, fast_f16, [&](std::int64_t rows, auto&& fill) {
+  // Small matrices (LoRAs) stay where they are: their pages are few, and copies would cost memory.
+  const bool copy = huge_pages_ && static_cast<std::size_t>(dtype_row_bytes(m.type, m.cols) * m.rows) >= (64u << 10);
+  return cpu_weight::make(m, prefer, fast_f16, copy, pool_, [&](std::int64_t rows, auto&& fill) {
     arena_.execute([&] {
       tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, rows, 64),
                         [&](const tbb::blocked_range<std::int64_t>& r) { fill(r.begin(), r.end()); });

@@ -14,6 +14,7 @@
 
 #include "kernel_table.hpp"
 #include "reference_backend.hpp"
+#include "weight_pool.hpp"
 
 #include <oneapi/tbb/task_arena.h>
 
@@ -23,7 +24,8 @@ namespace rwkv::kernels::cpu {
 
 class cpu_backend : public reference_backend {
  public:
-  cpu_backend(int threads, const kernel_table& kernels, kernels::precision precision);
+  // huge_pages: large matrices used as stored are copied into 2 MiB pages (cpu_weight::make).
+  cpu_backend(int threads, const kernel_table& kernels, kernels::precision precision, bool huge_pages);
 
   backend_info info() const override;
 
@@ -81,6 +83,8 @@ class cpu_backend : public reference_backend {
   int threads_;
   const kernel_table& k_;
   kernels::precision precision_;
+  bool huge_pages_;
+  weight_pool pool_;
   tbb::task_arena arena_;
   std::vector<thread_scratch> scratch_;  // one per arena slot, plus one for the caller outside it
   std::vector<aligned_bytes> act_;       // converted activations, one buffer per job slot

@@ -34,15 +34,21 @@ namespace rwkv::kernels::cpu {
 
 enum class layout : std::uint8_t { f32, bf16, f16, q8, q4, q5, ggml };
 
-// 64-byte aligned bytes with 64 bytes of slack after the end.
+class weight_pool;
+
+// 64-byte aligned bytes with 64 bytes of slack after the end; from huge_page_bytes on, aligned to
+// and advised into 2 MiB pages.
 class aligned_bytes {
  public:
+  static constexpr std::size_t huge_page_bytes = std::size_t{2} << 20;
+
   aligned_bytes() = default;
   explicit aligned_bytes(std::size_t n);
   std::uint8_t* data() const noexcept { return p_.get(); }
   std::size_t size() const noexcept { return n_; }
-  // Grows to at least n bytes (contents not kept); for scratch sized at first use.
-  void reserve(std::size_t n);
+  // Grows to at least n bytes (contents not kept; zero-filled unless !zero); for scratch sized at
+  // first use. Throws std::bad_alloc.
+  void reserve(std::size_t n, bool zero = true);
 
  private:
   struct deleter {
@@ -58,13 +64,16 @@ class cpu_weight final : public weight {
   // precision fp16 becomes bf16: the bf16 dot instruction then serves prefill, and rounding the
   // weights to bf16 costs no more than the bf16 rounding fast mode applies to activations anyway.
   // `parallel_rows(n, fn)` runs fn(r0, r1) over row ranges (the backend's thread pool).
+  // Owned bytes come from `pool` (2 MiB pages). With `copy`, a matrix that would be borrowed is
+  // copied there too, bytes unchanged: file mappings come in 4 KiB pages (see weight_pool.hpp).
   template <class ParallelRows>
-  static std::unique_ptr<cpu_weight> make(const matrix& m, dtype want, bool fast, ParallelRows&& parallel_rows);
+  static std::unique_ptr<cpu_weight> make(const matrix& m, dtype want, bool fast, bool copy, weight_pool& pool,
+                                          ParallelRows&& parallel_rows);
 
   dtype type() const noexcept override { return type_; }
   std::int64_t rows() const noexcept override { return rows_; }
   std::int64_t cols() const noexcept override { return cols_; }
-  std::size_t owned_bytes() const noexcept override { return owned_.size(); }
+  std::size_t owned_bytes() const noexcept override { return owned_bytes_; }
   std::size_t bytes_per_pass() const noexcept override { return static_cast<std::size_t>(row_bytes_ * rows_); }
 
   layout lay() const noexcept { return lay_; }
@@ -96,7 +105,8 @@ class cpu_weight final : public weight {
   std::int64_t row_bytes_ = 0;
   std::int64_t scale_offset_ = 0, hi_offset_ = 0;
   int zero_point_ = 0;
-  aligned_bytes owned_;
+  std::shared_ptr<void> owned_;  // the pool slab holding data_ when the bytes are ours
+  std::size_t owned_bytes_ = 0;
 
   friend struct weight_builder;
 };
@@ -104,15 +114,16 @@ class cpu_weight final : public weight {
 // Builds cpu_weights (kept out of the header template's way: defined in cpu_weight.cpp).
 struct weight_builder {
   static dtype target(const matrix& m, dtype want, bool fast) noexcept;
-  static std::unique_ptr<cpu_weight> start(const matrix& m, dtype target);
+  static std::unique_ptr<cpu_weight> start(const matrix& m, dtype target, bool copy, weight_pool& pool);
   // Converts/repacks rows [r0, r1) of `m` into `w` (no-op for borrowed weights).
   static void fill(cpu_weight& w, const matrix& m, std::int64_t r0, std::int64_t r1) noexcept;
 };
 
 template <class ParallelRows>
-std::unique_ptr<cpu_weight> cpu_weight::make(const matrix& m, dtype want, bool fast, ParallelRows&& parallel_rows) {
-  auto w = weight_builder::start(m, weight_builder::target(m, want, fast));
-  if (w->owned_.size()) parallel_rows(m.rows, [&](std::int64_t r0, std::int64_t r1) { weight_builder::fill(*w, m, r0, r1); });
+std::unique_ptr<cpu_weight> cpu_weight::make(const matrix& m, dtype want, bool fast, bool copy, weight_pool& pool,
+                                             ParallelRows&& parallel_rows) {
+  auto w = weight_builder::start(m, weight_builder::target(m, want, fast), copy, pool);
+  if (w->owned_bytes_) parallel_rows(m.rows, [&](std::int64_t r0, std::int64_t r1) { weight_builder::fill(*w, m, r0, r1); });
   return w;
 }
 

@@ -4,6 +4,7 @@
 #include "kernels/machine_probe.hpp"
 
 #include "cpu_features.hpp"
+#include "cpu_weight.hpp"
 
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/task_arena.h>
@@ -67,12 +68,15 @@ const char* dot_instruction_name(dot_instruction d) noexcept {
 double measure_read_gb_s(int threads, std::size_t bytes, int reps) {
   threads = std::max(1, threads);
   const std::size_t n = bytes / sizeof(float) / (128 * static_cast<std::size_t>(threads)) * 128 * threads;
-  auto* p = static_cast<float*>(std::aligned_alloc(64, n * sizeof(float)));
-  if (!p || n == 0) {
-    std::free(p);
+  if (n == 0) return 0;
+  // In 2 MiB pages like the weights (cpu_weight.hpp): the probe measures memory, not the TLB.
+  cpu::aligned_bytes buffer;
+  try {
+    buffer.reserve(n * sizeof(float));  // zero-filled: every page faulted in before timing
+  } catch (const std::bad_alloc&) {
     return 0;
   }
-  std::memset(p, 0, n * sizeof(float));  // fault every page in before timing
+  const auto* p = reinterpret_cast<const float*>(buffer.data());
   tbb::task_arena arena(threads);
   const std::size_t per = n / static_cast<std::size_t>(threads);
   std::vector<float> sink(static_cast<std::size_t>(threads));
@@ -85,7 +89,6 @@ double measure_read_gb_s(int threads, std::size_t bytes, int reps) {
     });
     best = std::max(best, static_cast<double>(n * sizeof(float)) / s / 1e9);
   }
-  std::free(p);
   return best;
 }
 
@@ -100,7 +103,7 @@ double measure_peak_gflop_s(dot_instruction d, int threads) {
   std::vector<std::uint64_t> ops(static_cast<std::size_t>(threads));
   constexpr std::int64_t iters = 1'000'000;  // 24M instructions per thread: ~10 ms each
   double best = 0;
-  for (int r = 0; r < 7; ++r) {  // the best of several: a shared machine only ever slows a run
+  for (int r = 0; r < 15; ++r) {  // the best of many: a shared machine only ever slows a run
     const double s = timed_parallel(arena, threads, [&](int i) {
       ops[static_cast<std::size_t>(i)] = cpu::avx512::dot_loop(d, iters, &sink[static_cast<std::size_t>(i)]);
     });

@@ -42,7 +42,7 @@ std::unique_ptr<backend> create_backend(const backend_options& options, std::str
   if (options.name == "auto" || options.name == "cpu") {
     const cpu::kernel_table* k = cpu_kernels(options.isa, error);
     if (!k) return nullptr;
-    return std::make_unique<cpu::cpu_backend>(options.threads, *k, options.precision);
+    return std::make_unique<cpu::cpu_backend>(options.threads, *k, options.precision, options.huge_page_weights);
   }
   if (error) {
     if (options.name == "cuda")

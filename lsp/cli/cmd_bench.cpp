@@ -125,6 +125,7 @@ int cmd_bench(int argc, char** argv) {
                         {"threads", be.threads},
                         {"prefill_tokens", prefill},
                         {"gen_tokens", gen},
+                        {"chunk", seq.chunk > 0 ? seq.chunk : ctx.default_chunk()},
                         {"runs", runs},
                         {"prefill_tok_s", prefill_tok_s},
                         {"gen_tok_s", gen_tok_s},

@@ -50,7 +50,8 @@ int cmd_info(int argc, char** argv) {
               {"lora", {{"mix", c.lora_mix}, {"decay", c.lora_decay}, {"aaa", c.lora_aaa}, {"value", c.lora_value},
                         {"gate", c.lora_gate}}},
               {"bytes_per_token", m->bytes_per_token()},
-              {"memory_mb", {{"weights_converted", static_cast<double>(m->owned_weight_bytes()) / (1 << 20)},
+              // Weights the backend holds itself: conversions (--dtype) and copies into 2 MiB pages.
+              {"memory_mb", {{"weights_owned", static_cast<double>(m->owned_weight_bytes()) / (1 << 20)},
                              {"peak_rss", peak_rss_mb()}}},
               {"backend", be.name},
               {"isa", be.isa},

@@ -22,6 +22,7 @@ engine::load_options load_options_from(const args& a, kernels::precision fallbac
   o.backend.name = a.get_or("--backend", "auto");
   o.backend.isa = a.get_or("--isa", "auto");
   o.backend.precision = fallback;
+  o.backend.huge_page_weights = a.get_int("--huge-pages", 1, 0, 1) != 0;
   if (auto p = a.get("--precision")) {
     if (*p == "exact") o.backend.precision = kernels::precision::exact;
     else if (*p == "fast") o.backend.precision = kernels::precision::fast;

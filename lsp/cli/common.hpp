@@ -15,8 +15,8 @@
 namespace rwkv::cli {
 
 // Options every model-loading command accepts.
-inline const std::set<std::string> model_options = {"--model", "--threads", "--dtype", "--backend", "--precision",
-                                                    "--isa"};
+inline const std::set<std::string> model_options = {"--model",     "--threads", "--dtype", "--backend",
+                                                    "--precision", "--isa",     "--huge-pages"};
 
 std::set<std::string> with_model_options(std::set<std::string> extra);
 

@@ -284,3 +284,25 @@ TEST_CASE("sequence mode equals single-token mode bit for bit, in both precision
     }
   }
 }
+
+TEST_CASE("results do not depend on the thread count", "[engine][forward][chunking]") {
+  engine::random_model_spec spec;
+  spec.n_embd = 256;
+  spec.n_layer = 2;
+  spec.n_vocab = 300;
+  spec.matrix_type = kernels::dtype::bf16;
+  const auto tokens = random_tokens(100, spec.n_vocab, 11);
+  std::vector<std::vector<float>> states;
+  for (int threads : {1, 2, 3}) {
+    engine::load_options o;
+    o.backend.threads = threads;
+    o.backend.precision = kernels::precision::fast;
+    auto m = engine::model::from_store(engine::make_random_model(spec), o);
+    engine::context ctx(m);
+    auto s = m->initial_state();
+    ctx.eval(tokens, s, nullptr);
+    states.emplace_back(s.data().begin(), s.data().end());
+  }
+  CHECK(states[0] == states[1]);
+  CHECK(states[0] == states[2]);
+}

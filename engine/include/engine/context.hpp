@@ -40,6 +40,8 @@ class context {
 
   const model& get_model() const noexcept { return *model_; }
   const std::shared_ptr<const model>& model_ptr() const noexcept { return model_; }
+  // Tokens per forward in sequence mode when eval_options::chunk is 0.
+  std::int64_t default_chunk() const noexcept { return default_chunk_; }
 
   // Feeds tokens into `s`. When `logits` is non-null it receives the n_vocab logits after the last
   // token (the head runs only where logits are asked for). Returns the number of tokens processed,

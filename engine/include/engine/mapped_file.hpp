@@ -25,6 +25,10 @@ class mapped_file {
   const std::uint8_t* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
   const std::string& path() const noexcept { return path_; }
+  // Drops the resident pages wholly inside [p, p + n) from this mapping (madvise DONTNEED; the
+  // mapping is private and read-only, so a later read faults them back in from the file). No-op
+  // for ranges outside the mapping and for wrapped memory.
+  void release(const void* p, std::size_t n) const noexcept;
 
  private:
   const std::uint8_t* data_ = nullptr;

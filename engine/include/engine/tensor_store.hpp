@@ -43,6 +43,15 @@ class tensor_store {
   std::vector<std::string> vocab;  // token texts when the file embeds a vocabulary (GGUF)
 
   void keep_alive(std::shared_ptr<const void> owner) { owners_.push_back(std::move(owner)); }
+  // Keeps a mapped file alive and remembers it for release_pages.
+  void keep_mapping(std::shared_ptr<const mapped_file> file) {
+    mappings_.push_back(file);
+    owners_.push_back(std::move(file));
+  }
+  // Tells the OS that the bytes [p, p + n) — a tensor the backend has copied — will not be read
+  // soon: where they lie in a file mapping, their pages leave this process's resident memory (and
+  // are read back from the file if touched again). Elsewhere nothing happens.
+  void release_pages(const void* p, std::size_t n) const noexcept;
 
   // Adds a tensor that borrows memory kept alive by an owner (copied instead when its address is
   // not aligned for its element type). Throws errc::bad_format on a duplicate name or when nbytes
@@ -64,6 +73,7 @@ class tensor_store {
  private:
   std::map<std::string, tensor> tensors_;
   std::vector<std::shared_ptr<const void>> owners_;
+  std::vector<std::shared_ptr<const mapped_file>> mappings_;
 };
 
 // Reads any supported model file, recognised by its content (magic bytes), not its extension.

@@ -97,6 +97,7 @@ std::unique_ptr<kernels::weight> weight_loader::matrix(const std::string& name, 
   kernels::matrix m{t.type, rows, cols, t.data};
   auto w = prefer_ ? backend_.prepare(m, *prefer_) : backend_.prepare(m);
   memory_type_ = w->type();
+  if (w->owned_bytes() > 0) store_.release_pages(t.data, t.nbytes);  // copied: the file's pages can go
   owned_bytes_ += w->owned_bytes();
   bytes_per_token_ += w->bytes_per_pass();
   return w;

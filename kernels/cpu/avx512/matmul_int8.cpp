@@ -78,14 +78,16 @@ void quantize_token_interleaved(const float* x, std::int64_t K, std::uint8_t* to
 template <layout L>
 inline void unpack_pair(const std::uint8_t* row, std::int64_t sb, int nbs, int h, std::int64_t hi_off, __m512i& c0,
                         __m512i& c1) {
-  const auto m = static_cast<__mmask64>(nbs == 16 ? ~0ull : (1ull << (nbs * 4)) - 1);
+  const bool full = nbs == 16;  // full superblocks need no mask (masked byte loads cost more)
+  const auto m = static_cast<__mmask64>(full ? ~0ull : (1ull << (nbs * 4)) - 1);
   const std::int64_t chunk = nbs * 4;
   if constexpr (L == layout::q8) {
     const std::uint8_t* p = row + sb * 512 + 2 * h * chunk;
-    c0 = _mm512_maskz_loadu_epi8(m, p);
-    c1 = _mm512_maskz_loadu_epi8(m, p + chunk);
+    c0 = full ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi8(m, p);
+    c1 = full ? _mm512_loadu_si512(p + chunk) : _mm512_maskz_loadu_epi8(m, p + chunk);
   } else {
-    const __m512i v = _mm512_maskz_loadu_epi8(m, row + sb * 256 + h * chunk);
+    const std::uint8_t* p = row + sb * 256 + h * chunk;
+    const __m512i v = full ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi8(m, p);
     const __m512i lo4 = _mm512_set1_epi8(0x0F);
     c0 = _mm512_and_si512(v, lo4);
     c1 = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo4);
@@ -102,15 +104,18 @@ inline void unpack_pair(const std::uint8_t* row, std::int64_t sb, int nbs, int h
   }
 }
 
-template <layout L>
+// NSB > 0: rows of exactly NSB superblocks (K <= 1024, the projections of 0.1B-0.4B models), whose
+// activation chunks then stay in registers across rows; NSB = 0: any K, activations from L1.
+template <layout L, int NSB>
 void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
             const out_view& o, thread_scratch& s) {
-  const std::int64_t K = w.cols(), nb = w.blocks(), nsb = superblocks(K), hi = w.hi_offset(), ldt = token_bytes(K);
+  const std::int64_t K = w.cols(), nb = w.blocks(), hi = w.hi_offset(), ldt = token_bytes(K);
+  const std::int64_t nsb = NSB > 0 ? NSB : superblocks(K);
   const __m512i neg_zp = _mm512_set1_epi32(-w.zero_point());
   const auto* acts = static_cast<const std::uint8_t*>(a.converted);
   // Scaled block sums of 16 rows, per superblock: rows are read whole, one after the other (one
   // ascending stream for the prefetchers), and transposed to vectors over rows afterwards.
-  s.rows.reserve(static_cast<std::size_t>(nsb) * 16 * 64);
+  s.rows.reserve(static_cast<std::size_t>(nsb) * 17 * 64);  // 16 rows of sums + the corrections
   auto* t2 = reinterpret_cast<__m512*>(s.rows.data());
   for (std::int64_t rb = r0; rb < r1; rb += 16) {
     const int nr = static_cast<int>(std::min<std::int64_t>(16, r1 - rb));
@@ -118,20 +123,37 @@ void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
       const std::uint8_t* tok = acts + t * ldt;
       const auto* xd = reinterpret_cast<const float*>(tok + nsb * 512);
       const auto* xs = reinterpret_cast<const std::int32_t*>(xd + nsb * 16);
+      // The zero-point corrections, -zero_point * sum(q) per block, shared by all rows.
+      auto* init = reinterpret_cast<__m512i*>(t2 + nsb * 16);
+      for (std::int64_t sb = 0; sb < nsb; ++sb) init[sb] = _mm512_mullo_epi32(_mm512_load_si512(xs + sb * 16), neg_zp);
+      __m512i xr[NSB > 0 ? NSB : 1][8];
+      if constexpr (NSB > 0)
+        for (int sb = 0; sb < NSB; ++sb)
+          for (int g = 0; g < 8; ++g) xr[sb][g] = _mm512_load_si512(tok + sb * 512 + g * 64);
       for (int r = 0; r < 16; ++r) {
         const std::int64_t row = rb + std::min(r, nr - 1);  // repeats are never stored
         const std::uint8_t* p = w.row(row);
         for (std::int64_t sb = 0; sb < nsb; ++sb) {
           const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
-          __m512i acc = _mm512_mullo_epi32(_mm512_load_si512(xs + sb * 16), neg_zp);
+          auto x = [&](int g) {
+            if constexpr (NSB > 0) return xr[sb][g];
+            else return _mm512_load_si512(tok + sb * 512 + g * 64);
+          };
+          // Two chains (integers: any order gives the same exact sums).
+          __m512i acc = init[sb], acc1 = _mm512_setzero_si512();
           for (int h = 0; h < 4; ++h) {
             __m512i c0, c1;
             unpack_pair<L>(p, sb, nbs, h, hi, c0, c1);
-            acc = _mm512_dpbusd_epi32(acc, c0, _mm512_load_si512(tok + sb * 512 + 2 * h * 64));
-            acc = _mm512_dpbusd_epi32(acc, c1, _mm512_load_si512(tok + sb * 512 + (2 * h + 1) * 64));
+            acc = _mm512_dpbusd_epi32(acc, c0, x(2 * h));
+            acc1 = _mm512_dpbusd_epi32(acc1, c1, x(2 * h + 1));
           }
+          t2[sb * 16 + r] = _mm512_castsi512_ps(_mm512_add_epi32(acc, acc1));  // scaled below
+        }
+        // The scales sit at the row's end: reading them after the quants keeps one ascending stream.
+        for (std::int64_t sb = 0; sb < nsb; ++sb) {
+          const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
           const __m512 sw = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(nbs), w.scales(row) + sb * 16));
-          t2[sb * 16 + r] = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), sw);
+          t2[sb * 16 + r] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_castps_si512(t2[sb * 16 + r])), sw);
         }
       }
       __m512 f = _mm512_setzero_ps();
@@ -144,6 +166,16 @@ void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
       }
       store_act(o.y + t * o.ldy + rb, f, nr, o.act, o.accumulate);
     }
+  }
+}
+
+template <layout L>
+void gemv_dispatch(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
+                   const out_view& o, thread_scratch& s) {
+  switch (superblocks(w.cols())) {
+    case 1: return gemv_t<L, 1>(w, a, T, r0, r1, o, s);
+    case 2: return gemv_t<L, 2>(w, a, T, r0, r1, o, s);
+    default: return gemv_t<L, 0>(w, a, T, r0, r1, o, s);
   }
 }
 
@@ -274,6 +306,11 @@ void gemm_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
   for (std::int64_t rb = r0; rb < r1; rb += MR) {
     const int nr = static_cast<int>(std::min<std::int64_t>(MR, r1 - rb));
     pack_tile<L>(w, rb, nr, tq, ts);
+    // The next 32 rows (usually this thread's next tile) start coming from memory while this tile
+    // computes: packing would otherwise stall on them.
+    const std::int64_t next = std::min<std::int64_t>(MR, w.rows() - (rb + MR));
+    for (std::int64_t b = 0; b < next * w.row_bytes(); b += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(w.row(rb + MR) + b), _MM_HINT_T1);
     for (std::int64_t t0 = 0; t0 < T; t0 += NT) {
       const auto nt = static_cast<int>(std::min<std::int64_t>(NT, T - t0));
       kernels[static_cast<std::size_t>(nt - 1)](tq, ts, nb, w.zero_point(), acts + t0 / NT * group_bytes(K), K,
@@ -345,9 +382,9 @@ void int8_decode_row(const cpu_weight& w, std::int64_t r, float* out) {
 void int8_gemv(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
                const out_view& o, thread_scratch& s) {
   switch (w.lay()) {
-    case layout::q8: return gemv_t<layout::q8>(w, a, T, r0, r1, o, s);
-    case layout::q5: return gemv_t<layout::q5>(w, a, T, r0, r1, o, s);
-    default: return gemv_t<layout::q4>(w, a, T, r0, r1, o, s);
+    case layout::q8: return gemv_dispatch<layout::q8>(w, a, T, r0, r1, o, s);
+    case layout::q5: return gemv_dispatch<layout::q5>(w, a, T, r0, r1, o, s);
+    default: return gemv_dispatch<layout::q4>(w, a, T, r0, r1, o, s);
   }
 }
 

@@ -21,8 +21,10 @@ enum class dot_instruction {
 
 const char* dot_instruction_name(dot_instruction d) noexcept;  // "vfmadd231ps", "vdpbf16ps", "vpdpbusd"
 
-// Best of `reps` passes, in GB/s (1e9 bytes). 0 when the buffer cannot be allocated.
-double measure_read_gb_s(int threads, std::size_t bytes = std::size_t{256} << 20, int reps = 5);
+// Best of `reps` passes, in GB/s (1e9 bytes). 0 when the buffer cannot be allocated. A shared
+// machine only ever slows a pass (two vCPUs of a VM measured 35-56 GB/s in consecutive runs), so
+// the best of many is the machine's figure.
+double measure_read_gb_s(int threads, std::size_t bytes = std::size_t{256} << 20, int reps = 12);
 
 // Sustained GFLOP/s (GOP/s for int8) of the instruction at its widest vector form; 0 when this
 // CPU lacks it.
