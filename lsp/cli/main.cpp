@@ -65,6 +65,11 @@ int main(int argc, char** argv) {
   }
   for (const auto& c : commands) {
     if (std::strcmp(c.name, name) != 0) continue;
+    for (int i = 2; i < argc; ++i)
+      if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+        std::cout << "usage: rwkv-lsp " << c.usage << '\n';
+        return 0;
+      }
     try {
       return c.run(argc, argv);
     } catch (const rwkv::cli::usage_error& e) {

@@ -186,4 +186,7 @@ TEST_CASE("usage errors exit with code 2 and say what is wrong", "[cli]") {
   r = cli({"--help"});
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("usage") != std::string::npos);
+  r = cli({"bench", "--help"});  // a command's own usage, on stdout
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("usage: rwkv-lsp bench ") != std::string::npos);
 }
