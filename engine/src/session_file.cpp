@@ -1,5 +1,6 @@
 // Saving and restoring a session: its text, tokens and checkpoints, so that a host can reopen a
 // document without re-feeding it (see session.hpp for the format).
+#include "binary_io.hpp"
 #include "engine/error.hpp"
 #include "engine/session.hpp"
 
@@ -17,23 +18,12 @@ constexpr std::uint32_t format_version = 1;
 constexpr std::uint64_t max_bytes = std::uint64_t{1} << 32;
 constexpr std::uint64_t max_items = std::uint64_t{1} << 30;
 
-std::uint64_t fnv1a(const void* data, std::size_t n) {
-  auto* p = static_cast<const std::uint8_t*>(data);
-  std::uint64_t h = 1469598103934665603ull;
-  for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
-}
-
-template <class T>
-void put(std::ostream& out, T v) {
-  out.write(reinterpret_cast<const char*>(&v), sizeof v);
-}
+using binary_io::fnv1a;
+using binary_io::put;
 
 template <class T>
 T get(std::istream& in) {
-  T v{};
-  if (!in.read(reinterpret_cast<char*>(&v), sizeof v)) throw error(errc::bad_format, "saved session is truncated");
-  return v;
+  return binary_io::get<T>(in, "saved session");
 }
 
 void put_string(std::ostream& out, std::string_view s) {

@@ -1,5 +1,6 @@
 #include "engine/state.hpp"
 
+#include "binary_io.hpp"
 #include "engine/error.hpp"
 
 #include <cmath>
@@ -54,23 +55,12 @@ namespace {
 constexpr char magic[8] = {'R', 'W', 'K', 'V', 'S', 'T', 'A', 'T'};
 constexpr std::uint32_t format_version = 1;
 
-std::uint64_t fnv1a(const void* data, std::size_t n) {
-  auto* p = static_cast<const std::uint8_t*>(data);
-  std::uint64_t h = 1469598103934665603ull;
-  for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
-}
-
-template <class T>
-void put(std::ostream& out, T v) {
-  out.write(reinterpret_cast<const char*>(&v), sizeof v);
-}
+using binary_io::fnv1a;
+using binary_io::put;
 
 template <class T>
 T get(std::istream& in) {
-  T v{};
-  if (!in.read(reinterpret_cast<char*>(&v), sizeof v)) throw error(errc::bad_format, "saved state is truncated");
-  return v;
+  return binary_io::get<T>(in, "saved state");
 }
 
 }  // namespace
