@@ -46,9 +46,9 @@ std::unique_ptr<backend> create_backend(const backend_options& options, std::str
   }
   if (error) {
     if (options.name == "cuda")
-      *error = "this build has no CUDA backend; configure with -DRWKV_LSP_CUDA=ON on a machine with the CUDA Toolkit";
+      *error = "rwkv-lsp has no CUDA backend yet; use auto or cpu";
     else
-      *error = "unknown backend '" + options.name + "' (expected auto, cpu, cpu-reference or cuda)";
+      *error = "unknown backend '" + options.name + "' (expected auto, cpu or cpu-reference)";
   }
   return nullptr;
 }

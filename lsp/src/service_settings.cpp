@@ -53,8 +53,8 @@ settings_result service_settings::merged(const nlohmann::json& update, service_s
   check(read(update, "timeBudgetMs", s.time_budget_ms, 10, 600000));
   check(read(update, "checkpointSpacing", s.checkpoint_spacing, 1, 1 << 20));
   check(read(update, "memoryBudgetMb", s.memory_budget_mb, 0, 1 << 20));
-  if (err.empty() && s.backend != "auto" && s.backend != "cpu" && s.backend != "cpu-reference" && s.backend != "cuda")
-    err = "setting \"backend\" must be one of auto, cpu, cpu-reference, cuda";
+  if (err.empty() && s.backend != "auto" && s.backend != "cpu" && s.backend != "cpu-reference")
+    err = "setting \"backend\" must be one of auto, cpu, cpu-reference (rwkv-lsp has no GPU backend yet)";
   if (err.empty() && s.precision != "fast" && s.precision != "exact")
     err = "setting \"precision\" must be \"fast\" or \"exact\"";
   if (!err.empty()) return {false, "rwkv-lsp: " + err + "; keeping the previous settings"};

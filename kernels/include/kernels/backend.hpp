@@ -64,7 +64,7 @@ enum class precision : std::uint8_t {
 const char* precision_name(precision p) noexcept;  // "exact", "fast"
 
 struct backend_info {
-  std::string name;   // "cpu", "cpu-reference", "cuda"
+  std::string name;   // "cpu", "cpu-reference"
   std::string isa;    // "avx512-bf16-vnni", "avx2-fma", "scalar", or the GPU name
   int threads = 1;
   kernels::precision precision = kernels::precision::exact;  // the policy asked for
@@ -182,7 +182,7 @@ class backend {
 };
 
 struct backend_options {
-  std::string name = "auto";  // "auto", "cpu", "cpu-reference" (scalar, single thread), "cuda"
+  std::string name = "auto";  // "auto", "cpu", "cpu-reference" (scalar, single thread)
   int threads = 0;            // 0 = all hardware threads
   std::string isa = "auto";   // CPU: "auto", "avx512", "avx2", "scalar"
   kernels::precision precision = kernels::precision::exact;  // the reference backend is always exact
