@@ -38,8 +38,10 @@ layout layout_of(dtype t) noexcept {
     case dtype::bf16: return layout::bf16;
     case dtype::f16: return layout::f16;
     case dtype::q8_0: return layout::q8;
-    case dtype::q4_0: return layout::q4;
-    case dtype::q5_0: return layout::q5;
+    case dtype::q4_0:
+    case dtype::q4_1: return layout::q4;
+    case dtype::q5_0:
+    case dtype::q5_1: return layout::q5;
     default: return layout::ggml;
   }
 }
@@ -93,7 +95,11 @@ void cpu_weight::init_layout(dtype t, std::int64_t rows, std::int64_t cols) {
       break;
     default: break;
   }
-  row_bytes_ = is_interleaved(lay_) ? scale_offset_ + 2 * nb : dtype_row_bytes(t, cols);
+  if (t == dtype::q4_1 || t == dtype::q5_1) {  // unsigned quants plus a minimum per block
+    zero_point_ = 0;
+    min_offset_ = scale_offset_ + 2 * nb;
+  }
+  row_bytes_ = is_interleaved(lay_) ? scale_offset_ + (min_offset_ ? 4 : 2) * nb : dtype_row_bytes(t, cols);
 }
 
 dtype weight_builder::target(const matrix& m, dtype want, bool fast) noexcept {
@@ -165,21 +171,46 @@ void cpu_weight::repack_rows(const std::uint8_t* ggml, std::int64_t ggml_row_byt
         for (int j = 0; j < 32; ++j) dst[position(lay_, b * 32 + j, cols_).byte] = static_cast<std::uint8_t>(blk.qs[j] + 128);
         continue;
       }
-      if (lay_ == layout::q4) {
-        const auto& blk = reinterpret_cast<const block_q4_0*>(src)[b];
-        sc[b] = blk.d;
+      // ggml's nibbles: element j in the low nibble of qs[j], element j + 16 in the high one;
+      // q5: the fifth bit of element j is bit j of qh.
+      auto nibbles = [&u](const std::uint8_t* qs) {
         for (int j = 0; j < 16; ++j) {
-          u[j] = blk.qs[j] & 0xF;
-          u[j + 16] = blk.qs[j] >> 4;
+          u[j] = qs[j] & 0xF;
+          u[j + 16] = qs[j] >> 4;
         }
-      } else {
-        const auto& blk = reinterpret_cast<const block_q5_0*>(src)[b];
-        sc[b] = blk.d;
+      };
+      auto fifth_bits = [&u](const std::uint8_t* qh4) {
         std::uint32_t qh;
-        std::memcpy(&qh, blk.qh, 4);
-        for (int j = 0; j < 16; ++j) {
-          u[j] = static_cast<std::uint8_t>((blk.qs[j] & 0xF) | (((qh >> j) & 1) << 4));
-          u[j + 16] = static_cast<std::uint8_t>((blk.qs[j] >> 4) | (((qh >> (j + 16)) & 1) << 4));
+        std::memcpy(&qh, qh4, 4);
+        for (int j = 0; j < 32; ++j) u[j] = static_cast<std::uint8_t>(u[j] | (((qh >> j) & 1) << 4));
+      };
+      auto* mn = reinterpret_cast<std::uint16_t*>(dst + min_offset_);
+      switch (type_) {
+        case dtype::q4_0: {
+          const auto& blk = reinterpret_cast<const block_q4_0*>(src)[b];
+          sc[b] = blk.d;
+          nibbles(blk.qs);
+          break;
+        }
+        case dtype::q4_1: {
+          const auto& blk = reinterpret_cast<const block_q4_1*>(src)[b];
+          sc[b] = blk.d, mn[b] = blk.m;
+          nibbles(blk.qs);
+          break;
+        }
+        case dtype::q5_0: {
+          const auto& blk = reinterpret_cast<const block_q5_0*>(src)[b];
+          sc[b] = blk.d;
+          nibbles(blk.qs);
+          fifth_bits(blk.qh);
+          break;
+        }
+        default: {  // q5_1
+          const auto& blk = reinterpret_cast<const block_q5_1*>(src)[b];
+          sc[b] = blk.d, mn[b] = blk.m;
+          nibbles(blk.qs);
+          fifth_bits(blk.qh);
+          break;
         }
       }
       for (int j = 0; j < 32; ++j) {
@@ -198,13 +229,16 @@ void cpu_weight::decode_row(std::int64_t r, float* out) const noexcept {
     return;
   }
   // Chunk by chunk (see the layout in cpu_weight.hpp): chunk g of superblock sb holds, in lane l,
-  // values 4g .. 4g+3 of block sb*16 + l. w = (u - zero point) * d, as the reference computes it.
+  // values 4g .. 4g+3 of block sb*16 + l. w = (u - zero point) * d [+ m], as the reference
+  // computes it.
   const auto* sc = scales(r);
   const std::int64_t nb = blocks();
   for (std::int64_t sb = 0; sb * 16 < nb; ++sb) {
     const std::int64_t nbs = std::min<std::int64_t>(16, nb - sb * 16), chunk = nbs * 4;
-    float d[16];
+    float d[16], m[16] = {};
     for (std::int64_t l = 0; l < nbs; ++l) d[l] = f16_to_f32(sc[sb * 16 + l]);
+    if (has_mins())
+      for (std::int64_t l = 0; l < nbs; ++l) m[l] = f16_to_f32(mins(r)[sb * 16 + l]);
     for (int g = 0; g < 8; ++g) {
       std::uint8_t u[64];
       if (lay_ == layout::q8) {
@@ -221,7 +255,7 @@ void cpu_weight::decode_row(std::int64_t r, float* out) const noexcept {
       }
       for (std::int64_t l = 0; l < nbs; ++l)
         for (int q = 0; q < 4; ++q)
-          out[(sb * 16 + l) * 32 + g * 4 + q] = static_cast<float>(u[l * 4 + q] - zero_point_) * d[l];
+          out[(sb * 16 + l) * 32 + g * 4 + q] = static_cast<float>(u[l * 4 + q] - zero_point_) * d[l] + m[l];
     }
   }
 }

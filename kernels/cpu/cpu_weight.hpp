@@ -5,11 +5,12 @@
 // asked for at load (`--dtype`) produce owned memory. The 8/5/4-bit formats the kernels run
 // natively (q8_0, q5_0, q4_0) are kept in a row layout of our own that carries exactly the ggml
 // information (an fp16 scale per block of 32 values, the same quant values) arranged for the int8
-// dot instruction (vpdpbusd: 16 lanes, each the sum of 4 unsigned x signed byte products):
+// dot instruction (vpdpbusd: 16 lanes, each the sum of 4 unsigned x signed byte products). q4_1 and
+// q5_1 (rwkv.cpp's favourite) use the q4 and q5 layouts with an fp16 minimum per block as well:
 //
-//  * values are stored unsigned, u = q + zero point (128, 8, 16), so w = d * (u - zero point);
-//    the zero point becomes a per-block correction from the activation side (the sum of its
-//    quants), which costs nothing per weight;
+//  * values are stored unsigned, u = q + zero point (128, 8, 16; 0 for q4_1/q5_1), so
+//    w = d * (u - zero point) [+ m]; the zero point and the minimum become per-block corrections
+//    from the activation side (the sum of its quants), which cost nothing per weight;
 //  * a row's blocks come in superblocks of 16 (the last may have nbs < 16): within a superblock,
 //    "chunk" g (g < 8) holds, for each block l, its values 4g .. 4g+3 as the 4 bytes of lane l. A
 //    chunk is nbs * 4 bytes, so eight vpdpbusd leave each block's full sum in its own lane — no
@@ -20,6 +21,7 @@
 //    superblock.
 //
 //   per row: [quants: cols (q8) or cols/2 bytes][q5: cols/8 bytes of fifth bits][cols/32 fp16 scales]
+//            [q4_1/q5_1: cols/32 fp16 minimums]
 //
 // Rows are stored back to back; buffers have 64 bytes of slack so vector loads may overrun.
 #pragma once
@@ -88,6 +90,11 @@ class cpu_weight final : public weight {
   const std::uint16_t* scales(std::int64_t r) const noexcept {
     return reinterpret_cast<const std::uint16_t*>(row(r) + scale_offset_);
   }
+  // q4_1 / q5_1: each block's minimum m (w = d * u + m).
+  bool has_mins() const noexcept { return min_offset_ > 0; }
+  const std::uint16_t* mins(std::int64_t r) const noexcept {
+    return reinterpret_cast<const std::uint16_t*>(row(r) + min_offset_);
+  }
 
   // Row r as fp32 (any layout). Used by exact-precision paths that dequantize once per row.
   void decode_row(std::int64_t r, float* out) const noexcept;
@@ -103,7 +110,7 @@ class cpu_weight final : public weight {
   std::int64_t rows_ = 0, cols_ = 0;
   const std::uint8_t* data_ = nullptr;
   std::int64_t row_bytes_ = 0;
-  std::int64_t scale_offset_ = 0, hi_offset_ = 0;
+  std::int64_t scale_offset_ = 0, hi_offset_ = 0, min_offset_ = 0;
   int zero_point_ = 0;
   std::shared_ptr<void> owned_;  // the pool slab holding data_ when the bytes are ours
   std::size_t owned_bytes_ = 0;

@@ -77,7 +77,9 @@ TEST_CASE("converted and fast-precision weights stay within their rounding of th
       {kernels::dtype::bf16, kernels::precision::fast, "bf16, fast", 0.1f},
       {kernels::dtype::q8_0, kernels::precision::exact, "q8_0, exact", 0.15f},
       {kernels::dtype::q8_0, kernels::precision::fast, "q8_0, fast", 0.3f},
+      {kernels::dtype::q5_1, kernels::precision::fast, "q5_1, fast", 2.5f},
       {kernels::dtype::q5_0, kernels::precision::fast, "q5_0, fast", 2.5f},
+      {kernels::dtype::q4_1, kernels::precision::fast, "q4_1, fast", 2.5f},
       {kernels::dtype::q4_0, kernels::precision::fast, "q4_0, fast", 2.5f},
   };
   for (const auto& f : formats) {

@@ -68,7 +68,9 @@ TEST_CASE("a trained model keeps its top-1 byte under every weight format, up to
   for (const format& f : {format{{}, kernels::precision::fast, "stored, fast"},
                           format{kernels::dtype::q8_0, kernels::precision::exact, "q8_0, exact"},
                           format{kernels::dtype::q8_0, kernels::precision::fast, "q8_0, fast"},
+                          format{kernels::dtype::q5_1, kernels::precision::fast, "q5_1, fast"},
                           format{kernels::dtype::q5_0, kernels::precision::fast, "q5_0, fast"},
+                          format{kernels::dtype::q4_1, kernels::precision::fast, "q4_1, fast"},
                           format{kernels::dtype::q4_0, kernels::precision::fast, "q4_0, fast"}}) {
     const auto got = all_logits(*path, tokens, f.type, f.precision);
     float worst = 0, worst_margin = 0;

@@ -29,7 +29,8 @@ path path_of(const backend& b, dtype t) {
   const auto i = b.info();
   if (i.precision != precision::fast || i.name != "cpu") return path::exact;
   if ((t == dtype::bf16 || t == dtype::f16) && i.isa.find("bf16") != std::string::npos) return path::bf16;
-  if ((t == dtype::q8_0 || t == dtype::q4_0 || t == dtype::q5_0) && i.isa.find("vnni") != std::string::npos)
+  if ((t == dtype::q8_0 || t == dtype::q4_0 || t == dtype::q4_1 || t == dtype::q5_0 || t == dtype::q5_1) &&
+      i.isa.find("vnni") != std::string::npos)
     return path::int8;
   return path::exact;
 }
@@ -158,7 +159,7 @@ TEST_CASE("a sequence and the same tokens one at a time give bit-identical produ
   for (const auto& o : candidates()) {
     auto be = create_backend(o);
     INFO("backend " << describe(*be));
-    for (dtype t : {dtype::f32, dtype::f16, dtype::bf16, dtype::q8_0, dtype::q4_0, dtype::q5_0, dtype::q5_1}) {
+    for (dtype t : {dtype::f32, dtype::f16, dtype::bf16, dtype::q8_0, dtype::q4_0, dtype::q4_1, dtype::q5_0, dtype::q5_1}) {
       const int rows = 70, cols = dtype_is_quantized(t) ? 288 : 290;
       INFO(dtype_name(t));
       const auto wf = random_vec(static_cast<std::size_t>(rows * cols), 4);
@@ -208,7 +209,7 @@ TEST_CASE("weights converted at load report their memory and keep their values",
     const int rows = 40, cols = 128;
     const auto wf = random_vec(rows * cols, 11);
     const encoded_matrix f32m(dtype::f32, wf, rows, cols);
-    for (dtype want : {dtype::bf16, dtype::q8_0, dtype::q4_0, dtype::q5_0, dtype::q5_1}) {
+    for (dtype want : {dtype::bf16, dtype::q8_0, dtype::q4_0, dtype::q4_1, dtype::q5_0, dtype::q5_1}) {
       INFO(dtype_name(want));
       auto w = be->prepare(f32m.m, want);
       CHECK(w->type() == want);

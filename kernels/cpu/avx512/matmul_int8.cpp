@@ -6,6 +6,8 @@
 // (unsigned x signed bytes, four products per 32-bit lane), so a block's exact integer dot is
 //   i = sum(u * q) - zero_point * sum(q)
 // and each (row, token) result is  f = sum over blocks, in block order, of fma(float(i) * d_w, d_x, f).
+// q4_1 / q5_1 weights (zero point 0) add their block minimum times the activation's block sum
+// (sum x ~ d_x * sum(q), ggml's q8_1 scheme): f += fma(m_w, float(sum(q)), float(i) * d_w) * d_x.
 // Integers are exact in any order; the fp32 chain is the same in both kernels below, so single-
 // token and sequence mode give bit-identical products.
 //
@@ -106,7 +108,7 @@ inline void unpack_pair(const std::uint8_t* row, std::int64_t sb, int nbs, int h
 
 // NSB > 0: rows of exactly NSB superblocks (K <= 1024, the projections of 0.1B-0.4B models), whose
 // activation chunks then stay in registers across rows; NSB = 0: any K, activations from L1.
-template <layout L, int NSB>
+template <layout L, bool M, int NSB>
 void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
             const out_view& o, thread_scratch& s) {
   const std::int64_t K = w.cols(), nb = w.blocks(), hi = w.hi_offset(), ldt = token_bytes(K);
@@ -153,7 +155,12 @@ void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
         for (std::int64_t sb = 0; sb < nsb; ++sb) {
           const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
           const __m512 sw = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(nbs), w.scales(row) + sb * 16));
-          t2[sb * 16 + r] = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_castps_si512(t2[sb * 16 + r])), sw);
+          __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_castps_si512(t2[sb * 16 + r])), sw);
+          if constexpr (M) {
+            const __m512 mw = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(nbs), w.mins(row) + sb * 16));
+            v = _mm512_fmadd_ps(mw, _mm512_cvtepi32_ps(_mm512_load_si512(xs + sb * 16)), v);
+          }
+          t2[sb * 16 + r] = v;
         }
       }
       __m512 f = _mm512_setzero_ps();
@@ -169,13 +176,13 @@ void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
   }
 }
 
-template <layout L>
+template <layout L, bool M>
 void gemv_dispatch(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
                    const out_view& o, thread_scratch& s) {
   switch (superblocks(w.cols())) {
-    case 1: return gemv_t<L, 1>(w, a, T, r0, r1, o, s);
-    case 2: return gemv_t<L, 2>(w, a, T, r0, r1, o, s);
-    default: return gemv_t<L, 0>(w, a, T, r0, r1, o, s);
+    case 1: return gemv_t<L, M, 1>(w, a, T, r0, r1, o, s);
+    case 2: return gemv_t<L, M, 2>(w, a, T, r0, r1, o, s);
+    default: return gemv_t<L, M, 0>(w, a, T, r0, r1, o, s);
   }
 }
 
@@ -208,8 +215,25 @@ void pack_acts(const float* x, std::int64_t ldx, std::int64_t T, std::int64_t K,
   }
 }
 
+// The tile's fp16 per-block values (scales or minimums) of 32 rows as fp32, [blocks][32 rows].
+void pack_block_values(const cpu_weight& w, const std::uint16_t* (cpu_weight::*values)(std::int64_t) const noexcept,
+                       std::int64_t rb, int nr, float* out) {
+  const std::int64_t nb = w.blocks();
+  for (int z = 0; z < 2; ++z)
+    for (std::int64_t b0 = 0; b0 < nb; b0 += 16) {
+      const auto m16 = static_cast<__mmask16>(nb - b0 >= 16 ? 0xffff : (1u << (nb - b0)) - 1);
+      __m512 v[16];
+      for (int i = 0; i < 16; ++i) {
+        const int row = z * 16 + i;
+        v[i] = row < nr ? _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m16, (w.*values)(rb + row) + b0)) : _mm512_setzero_ps();
+      }
+      transpose(v);
+      for (std::int64_t j = 0; j < std::min<std::int64_t>(16, nb - b0); ++j) _mm512_store_ps(out + (b0 + j) * 32 + z * 16, v[j]);
+    }
+}
+
 template <layout L>
-void pack_tile(const cpu_weight& w, std::int64_t rb, int nr, std::uint8_t* tq, float* ts) {
+void pack_tile(const cpu_weight& w, std::int64_t rb, int nr, std::uint8_t* tq, float* ts, float* tm) {
   const std::int64_t nb = w.blocks(), hi = w.hi_offset();
   // The packing below walks the rows in column order; fetch them in address order first.
   for (std::int64_t b = 0; b < nr * w.row_bytes(); b += 64)
@@ -235,22 +259,14 @@ void pack_tile(const cpu_weight& w, std::int64_t rb, int nr, std::uint8_t* tq, f
         }
       }
     }
-    for (std::int64_t b0 = 0; b0 < nb; b0 += 16) {
-      const auto m16 = static_cast<__mmask16>(nb - b0 >= 16 ? 0xffff : (1u << (nb - b0)) - 1);
-      __m512 v[16];
-      for (int i = 0; i < 16; ++i) {
-        const int row = z * 16 + i;
-        v[i] = row < nr ? _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m16, w.scales(rb + row) + b0)) : _mm512_setzero_ps();
-      }
-      transpose(v);
-      for (std::int64_t j = 0; j < std::min<std::int64_t>(16, nb - b0); ++j) _mm512_store_ps(ts + (b0 + j) * 32 + z * 16, v[j]);
-    }
   }
+  pack_block_values(w, &cpu_weight::scales, rb, nr, ts);
+  if (w.has_mins()) pack_block_values(w, &cpu_weight::mins, rb, nr, tm);
 }
 
-template <int N>
-void kernel(const std::uint8_t* tq, const float* ts, std::int64_t nb, int zp, const std::uint8_t* xg, std::int64_t K,
-            float* y, std::int64_t ldy, int nr, const out_view& o) {
+template <bool M, int N>
+void kernel(const std::uint8_t* tq, const float* ts, const float* tm, std::int64_t nb, int zp, const std::uint8_t* xg,
+            std::int64_t K, float* y, std::int64_t ldy, int nr, const out_view& o) {
   const auto* xq = reinterpret_cast<const std::int32_t*>(xg);
   const auto* xd = reinterpret_cast<const float*>(xq + K / 4 * NT);
   const auto* xs = reinterpret_cast<const std::int32_t*>(xd + nb * NT);
@@ -276,8 +292,14 @@ void kernel(const std::uint8_t* tq, const float* ts, std::int64_t nb, int zp, co
 #pragma GCC unroll 6
     for (int t = 0; t < N; ++t) {
       const __m512 dx = _mm512_set1_ps(xd[b * NT + t]);
-      f0[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a0[t]), s0), dx, f0[t]);
-      f1[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(a1[t]), s1), dx, f1[t]);
+      __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(a0[t]), s0), v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(a1[t]), s1);
+      if constexpr (M) {  // as gemv: fma(m_w, float(sum q), float(i) * d_w)
+        const __m512 sx = _mm512_set1_ps(static_cast<float>(xs[b * NT + t]));
+        v0 = _mm512_fmadd_ps(_mm512_load_ps(tm + b * 32), sx, v0);
+        v1 = _mm512_fmadd_ps(_mm512_load_ps(tm + b * 32 + 16), sx, v1);
+      }
+      f0[t] = _mm512_fmadd_ps(v0, dx, f0[t]);
+      f1[t] = _mm512_fmadd_ps(v1, dx, f1[t]);
     }
   }
   for (int t = 0; t < N; ++t) {
@@ -286,26 +308,29 @@ void kernel(const std::uint8_t* tq, const float* ts, std::int64_t nb, int zp, co
   }
 }
 
-using kernel_fn = void (*)(const std::uint8_t*, const float*, std::int64_t, int, const std::uint8_t*, std::int64_t,
-                           float*, std::int64_t, int, const out_view&);
-template <int... I>
+using kernel_fn = void (*)(const std::uint8_t*, const float*, const float*, std::int64_t, int, const std::uint8_t*,
+                           std::int64_t, float*, std::int64_t, int, const out_view&);
+template <bool M, int... I>
 constexpr std::array<kernel_fn, sizeof...(I)> make_kernels(std::integer_sequence<int, I...>) {
-  return {&kernel<I + 1>...};
+  return {&kernel<M, I + 1>...};
 }
-constexpr auto kernels = make_kernels(std::make_integer_sequence<int, NT>{});
+constexpr auto kernels = make_kernels<false>(std::make_integer_sequence<int, NT>{});
+constexpr auto kernels_mins = make_kernels<true>(std::make_integer_sequence<int, NT>{});
 
 template <layout L>
 void gemm_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
             const out_view& o, thread_scratch& s) {
   const std::int64_t K = w.cols(), nb = w.blocks();
   const std::size_t qbytes = static_cast<std::size_t>(K / 4 * 128);
-  s.tile.reserve(qbytes + static_cast<std::size_t>(nb * 32) * 4);
+  s.tile.reserve(qbytes + static_cast<std::size_t>(nb * 32) * 4 * 2);
   std::uint8_t* tq = s.tile.data();
   auto* ts = reinterpret_cast<float*>(tq + qbytes);
+  float* tm = ts + nb * 32;
+  const auto& kern = w.has_mins() ? kernels_mins : kernels;
   const auto* acts = static_cast<const std::uint8_t*>(a.converted);
   for (std::int64_t rb = r0; rb < r1; rb += MR) {
     const int nr = static_cast<int>(std::min<std::int64_t>(MR, r1 - rb));
-    pack_tile<L>(w, rb, nr, tq, ts);
+    pack_tile<L>(w, rb, nr, tq, ts, tm);
     // The next 32 rows (usually this thread's next tile) start coming from memory while this tile
     // computes: packing would otherwise stall on them.
     const std::int64_t next = std::min<std::int64_t>(MR, w.rows() - (rb + MR));
@@ -313,8 +338,8 @@ void gemm_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
       _mm_prefetch(reinterpret_cast<const char*>(w.row(rb + MR) + b), _MM_HINT_T1);
     for (std::int64_t t0 = 0; t0 < T; t0 += NT) {
       const auto nt = static_cast<int>(std::min<std::int64_t>(NT, T - t0));
-      kernels[static_cast<std::size_t>(nt - 1)](tq, ts, nb, w.zero_point(), acts + t0 / NT * group_bytes(K), K,
-                                                 o.y + t0 * o.ldy + rb, o.ldy, nr, o);
+      kern[static_cast<std::size_t>(nt - 1)](tq, ts, tm, nb, w.zero_point(), acts + t0 / NT * group_bytes(K), K,
+                                             o.y + t0 * o.ldy + rb, o.ldy, nr, o);
     }
   }
 }
@@ -335,8 +360,9 @@ void int8_convert(bool gemm, const float* x, std::int64_t ldx, std::int64_t T, s
   for (std::int64_t t = 0; t < T; ++t) quantize_token_interleaved(x + t * ldx, K, o + t * token_bytes(K));
 }
 
-// Row r as fp32, w = (u - zero point) * d exactly as the reference dequantizes (the integer
-// difference is exact in fp32; one rounding for the product). For exact precision.
+// Row r as fp32, w = (u - zero point) * d [+ m] exactly as the reference dequantizes (the integer
+// difference is exact in fp32; one rounding for the product, one for the minimum). For exact
+// precision.
 void int8_decode_row(const cpu_weight& w, std::int64_t r, float* out) {
   const std::int64_t nb = w.blocks(), hi = w.hi_offset();
   const std::uint8_t* p = w.row(r);
@@ -345,12 +371,15 @@ void int8_decode_row(const cpu_weight& w, std::int64_t r, float* out) {
     const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
     // Scale of lane l, repeated for its 4 values: 4 vectors of 4 lanes x 4.
     const __m512 d16 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(nbs), w.scales(r) + sb * 16));
-    __m512 d4[4];
-    for (int k = 0; k < 4; ++k)
-      d4[k] = _mm512_permutexvar_ps(_mm512_set_epi32(4 * k + 3, 4 * k + 3, 4 * k + 3, 4 * k + 3, 4 * k + 2, 4 * k + 2,
-                                                     4 * k + 2, 4 * k + 2, 4 * k + 1, 4 * k + 1, 4 * k + 1, 4 * k + 1,
-                                                     4 * k, 4 * k, 4 * k, 4 * k),
-                                    d16);
+    const __m512 m16 = w.has_mins() ? _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(nbs), w.mins(r) + sb * 16))
+                                    : _mm512_setzero_ps();
+    __m512 d4[4], m4[4];
+    for (int k = 0; k < 4; ++k) {
+      const __m512i lanes = _mm512_set_epi32(4 * k + 3, 4 * k + 3, 4 * k + 3, 4 * k + 3, 4 * k + 2, 4 * k + 2, 4 * k + 2,
+                                             4 * k + 2, 4 * k + 1, 4 * k + 1, 4 * k + 1, 4 * k + 1, 4 * k, 4 * k, 4 * k, 4 * k);
+      d4[k] = _mm512_permutexvar_ps(lanes, d16);
+      m4[k] = _mm512_permutexvar_ps(lanes, m16);
+    }
     for (int h = 0; h < 4; ++h) {
       __m512i c[2];
       switch (w.lay()) {
@@ -365,7 +394,8 @@ void int8_decode_row(const cpu_weight& w, std::int64_t r, float* out) {
                                 : k == 1 ? _mm512_extracti32x4_epi32(c[e], 1)
                                 : k == 2 ? _mm512_extracti32x4_epi32(c[e], 2)
                                          : _mm512_extracti32x4_epi32(c[e], 3);
-          const __m512 f = _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)), zp), d4[k]);
+          const __m512 f = _mm512_add_ps(
+              _mm512_mul_ps(_mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)), zp), d4[k]), m4[k]);
           for (int j = 0; j < 4 && 4 * k + j < nbs; ++j) {
             float* o = out + (sb * 16 + 4 * k + j) * 32 + 4 * g;
             _mm_storeu_ps(o, j == 0 ? _mm512_extractf32x4_ps(f, 0)
@@ -382,9 +412,13 @@ void int8_decode_row(const cpu_weight& w, std::int64_t r, float* out) {
 void int8_gemv(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
                const out_view& o, thread_scratch& s) {
   switch (w.lay()) {
-    case layout::q8: return gemv_dispatch<layout::q8>(w, a, T, r0, r1, o, s);
-    case layout::q5: return gemv_dispatch<layout::q5>(w, a, T, r0, r1, o, s);
-    default: return gemv_dispatch<layout::q4>(w, a, T, r0, r1, o, s);
+    case layout::q8: return gemv_dispatch<layout::q8, false>(w, a, T, r0, r1, o, s);
+    case layout::q5:
+      return w.has_mins() ? gemv_dispatch<layout::q5, true>(w, a, T, r0, r1, o, s)
+                          : gemv_dispatch<layout::q5, false>(w, a, T, r0, r1, o, s);
+    default:
+      return w.has_mins() ? gemv_dispatch<layout::q4, true>(w, a, T, r0, r1, o, s)
+                          : gemv_dispatch<layout::q4, false>(w, a, T, r0, r1, o, s);
   }
 }
 
