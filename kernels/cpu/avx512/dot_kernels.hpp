@@ -26,4 +26,8 @@ void int8_gemm(const cpu_weight& w, const act_view& a, std::int64_t T, std::int6
 // A q8/q5/q4 row decoded to fp32 (exact precision), vectorized.
 void int8_decode_row(const cpu_weight& w, std::int64_t r, float* out);
 
+// A Q4_K/Q5_K/Q6_K row decoded to fp32, vectorized (dequant_kquant.cpp, AVX-512 F/BW/VL); any other
+// ggml-layout row through the scalar reference decoder.
+void kquant_decode_row(const cpu_weight& w, std::int64_t r, float* out);
+
 }  // namespace rwkv::kernels::cpu::avx512

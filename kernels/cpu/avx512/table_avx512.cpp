@@ -15,8 +15,17 @@ namespace rwkv::kernels::cpu {
 namespace avx512 {
 namespace {
 
-// The vectorized decoder lives in the VNNI-flagged file: use it only where VNNI exists.
-f32mm::row_decoder decoder = f32mm::portable_decode;
+// Rows of quantized layouts as fp32 for the fp32 products: the interleaved layouts' vectorized
+// decoder lives in the VNNI-flagged file (used only where VNNI exists), K-quants have their own.
+bool int8_decoder = false;
+void decoder(const cpu_weight& w, std::int64_t r, float* out) {
+  const layout l = w.lay();
+  if (l == layout::q8 || l == layout::q4 || l == layout::q5) {
+    if (int8_decoder) return int8_decode_row(w, r, out);
+    return w.decode_row(r, out);
+  }
+  kquant_decode_row(w, r, out);
+}
 
 std::size_t act_bytes(dot_path path, bool gemm, std::int64_t T, std::int64_t K) {
   switch (path) {
@@ -62,7 +71,7 @@ const kernel_table* avx512_kernels() {
     kernel_table k;
     k.bf16_dot = f.avx512_bf16;
     k.int8_dot = f.avx512_vnni;
-    if (k.int8_dot) avx512::decoder = avx512::int8_decode_row;
+    avx512::int8_decoder = k.int8_dot;
     k.isa = k.bf16_dot && k.int8_dot ? "avx512-bf16-vnni" : k.bf16_dot ? "avx512-bf16" : k.int8_dot ? "avx512-vnni" : "avx512";
     k.gemv = avx512::gemv;
     k.gemm = avx512::gemm;
