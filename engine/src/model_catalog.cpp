@@ -54,10 +54,10 @@ std::vector<catalog_entry> build_catalog() {
                        "RWKV-7 G1 0.4B (2025-03-24): a good default on a laptop CPU"));
   c.push_back(g1_model("rwkv7-g1-1.5b", {"g1-1.5b", "rwkv7-g1-1.5b-20250429-ctx4096"},
                        "rwkv7-g1-1.5b-20250429-ctx4096.pth", 3'060'000'000,
-                       "RWKV-7 G1 1.5B (2025-04-29): better completions, wants a fast CPU or a GPU"));
+                       "RWKV-7 G1 1.5B (2025-04-29): better completions, wants a desktop-class CPU"));
   c.push_back(g1_model("rwkv7-g1-2.9b", {"g1-2.9b", "rwkv7-g1-2.9b-20250519-ctx4096"},
                        "rwkv7-g1-2.9b-20250519-ctx4096.pth", 5'900'000'000,
-                       "RWKV-7 G1 2.9B (2025-05-19): the largest G1, for a GPU"));
+                       "RWKV-7 G1 2.9B (2025-05-19): the largest G1, slow on a laptop CPU"));
   // Later training runs on more data (G1a, G1a3): same architecture and vocabulary.
   c.push_back(g1_model("rwkv7-g1a-0.1b", {"g1a-0.1b", "rwkv7-g1a-0.1b-20250728-ctx4096"},
                        "rwkv7-g1a-0.1b-20250728-ctx4096.pth", 382'000'000,
