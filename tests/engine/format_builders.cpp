@@ -35,15 +35,6 @@ T get(const bytes& b, std::size_t& at) {
   return v;
 }
 
-std::vector<float> values_of(const engine::tensor& t) {
-  std::vector<float> v(static_cast<std::size_t>(t.numel()));
-  const std::int64_t inner = t.shape.empty() ? 1 : t.shape.back();
-  const std::int64_t row = kernels::dtype_row_bytes(t.type, inner);
-  for (std::int64_t r = 0; r * inner < t.numel(); ++r)
-    kernels::dequantize_row(t.type, static_cast<const std::uint8_t*>(t.data) + r * row, v.data() + r * inner, inner);
-  return v;
-}
-
 bytes encode(const std::vector<float>& v, kernels::dtype type, std::int64_t row) {
   bytes out(static_cast<std::size_t>(kernels::dtype_row_bytes(type, row) * (static_cast<std::int64_t>(v.size()) / row)));
   const std::int64_t rb = kernels::dtype_row_bytes(type, row);
@@ -64,6 +55,15 @@ std::vector<float> transpose(const std::vector<float>& v, std::int64_t rows, std
 }
 
 }  // namespace
+
+std::vector<float> values_of(const engine::tensor& t) {
+  std::vector<float> v(static_cast<std::size_t>(t.numel()));
+  const std::int64_t inner = t.shape.empty() ? 1 : t.shape.back();
+  const std::int64_t row = kernels::dtype_row_bytes(t.type, inner);
+  for (std::int64_t r = 0; r * inner < t.numel(); ++r)
+    kernels::dequantize_row(t.type, static_cast<const std::uint8_t*>(t.data) + r * row, v.data() + r * inner, inner);
+  return v;
+}
 
 bytes read_file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -80,4 +80,7 @@ class gguf_builder {
 // u64 header length + header text + data.
 bytes safetensors_image(const std::string& header_json, const bytes& data);
 
+// A tensor's values as fp32 (any stored type), row-major.
+std::vector<float> values_of(const engine::tensor& t);
+
 }  // namespace rwkv::test

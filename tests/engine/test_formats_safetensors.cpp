@@ -19,6 +19,7 @@
 
 using namespace rwkv;
 using test::bytes;
+using test::values_of;
 
 namespace {
 
@@ -27,15 +28,6 @@ struct named {
   std::vector<std::int64_t> shape;
   std::vector<float> values;
 };
-
-std::vector<float> values_of(const engine::tensor& t) {
-  std::vector<float> v(static_cast<std::size_t>(t.numel()));
-  const std::int64_t inner = t.shape.empty() ? 1 : t.shape.back();
-  const std::int64_t row = kernels::dtype_row_bytes(t.type, inner);
-  for (std::int64_t r = 0; r * inner < t.numel(); ++r)
-    kernels::dequantize_row(t.type, static_cast<const std::uint8_t*>(t.data) + r * row, v.data() + r * inner, inner);
-  return v;
-}
 
 std::vector<float> transposed(const std::vector<float>& v, std::int64_t rows, std::int64_t cols) {
   std::vector<float> out(v.size());
