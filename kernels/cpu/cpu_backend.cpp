@@ -61,9 +61,10 @@ void cpu_backend::over_tokens(std::int64_t T, std::int64_t C, F&& f) {
 std::unique_ptr<weight> cpu_backend::prepare(const matrix& m, dtype prefer) {
   // fp16 turns into bf16 only where a bf16 dot instruction makes that worthwhile.
   const bool fast_f16 = precision_ == kernels::precision::fast && k_.bf16_dot;
+  const bool fast_int8 = precision_ == kernels::precision::fast && k_.int8_dot;
   // Small matrices (LoRAs) stay where they are: their pages are few, and copies would cost memory.
   const bool copy = huge_pages_ && static_cast<std::size_t>(dtype_row_bytes(m.type, m.cols) * m.rows) >= (64u << 10);
-  return cpu_weight::make(m, prefer, fast_f16, copy, pool_, [&](std::int64_t rows, auto&& fill) {
+  return cpu_weight::make(m, prefer, fast_f16, fast_int8, copy, pool_, [&](std::int64_t rows, auto&& fill) {
     arena_.execute([&] {
       tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, rows, 64),
                         [&](const tbb::blocked_range<std::int64_t>& r) { fill(r.begin(), r.end()); });

@@ -102,11 +102,16 @@ void cpu_weight::init_layout(dtype t, std::int64_t rows, std::int64_t cols) {
   row_bytes_ = is_interleaved(lay_) ? scale_offset_ + (min_offset_ ? 4 : 2) * nb : dtype_row_bytes(t, cols);
 }
 
-dtype weight_builder::target(const matrix& m, dtype want, bool fast) noexcept {
+dtype weight_builder::target(const matrix& m, dtype want, bool fast_bf16, bool fast_int8) noexcept {
   // Only encodings we can produce; K-quants are read-only (kept as stored when asked for).
   if (want != m.type && !dtype_can_quantize(want)) want = m.type;
   if (dtype_row_bytes(want, m.cols) < 0) want = m.type;  // columns do not fill whole blocks
-  if (fast && want == dtype::f16) want = dtype::bf16;
+  if (fast_bf16 && want == dtype::f16) want = dtype::bf16;
+  if (fast_int8) {  // K-quants run in the int8 layouts: see kquant_to_legacy_row and the header
+    if (want == dtype::q4_k) want = dtype::q4_1;
+    else if (want == dtype::q5_k) want = dtype::q5_1;
+    else if (want == dtype::q6_k) want = dtype::q8_0;
+  }
   return want;
 }
 
@@ -148,8 +153,14 @@ void weight_builder::fill(cpu_weight& w, const matrix& m, std::int64_t r0, std::
     }
     const std::uint8_t* blocks = s;
     if (m.type != w.type_) {
-      dequantize_row(m.type, s, f.data(), m.cols);
-      quantize_row(w.type_, f.data(), g.data(), m.cols);
+      // A K-quant's sub-blocks are legacy blocks already (no second rounding of the values).
+      const bool split = (m.type == dtype::q4_k && w.type_ == dtype::q4_1) || (m.type == dtype::q5_k && w.type_ == dtype::q5_1);
+      if (split) {
+        kquant_to_legacy_row(m.type, s, g.data(), m.cols);
+      } else {
+        dequantize_row(m.type, s, f.data(), m.cols);
+        quantize_row(w.type_, f.data(), g.data(), m.cols);
+      }
       blocks = g.data();
     }
     w.repack_rows(blocks, 0, r, r + 1);

@@ -63,14 +63,18 @@ class aligned_bytes {
 class cpu_weight final : public weight {
  public:
   // The weight for `m` encoded as `want` (a conversion when it differs from m.type). In fast
-  // precision fp16 becomes bf16: the bf16 dot instruction then serves prefill, and rounding the
-  // weights to bf16 costs no more than the bf16 rounding fast mode applies to activations anyway.
+  // precision (the flags say which dot instructions it will use) fp16 becomes bf16: the bf16 dot
+  // instruction then serves prefill, and rounding the weights to bf16 costs no more than the bf16
+  // rounding fast mode applies to activations anyway. And the K-quants, which have no int8 kernel
+  // of their own, become the int8 layouts: Q4_K / Q5_K sub-blocks are q4_1 / q5_1 blocks (scale
+  // and minimum rounded to fp16, quants unchanged); Q6_K is re-rounded to q8_0 (at most half a q8_0
+  // step, max|w| / 254 of the 32-block, per weight; 8.5 instead of 6.56 bits per weight).
   // `parallel_rows(n, fn)` runs fn(r0, r1) over row ranges (the backend's thread pool).
   // Owned bytes come from `pool` (2 MiB pages). With `copy`, a matrix that would be borrowed is
   // copied there too, bytes unchanged: file mappings come in 4 KiB pages (see weight_pool.hpp).
   template <class ParallelRows>
-  static std::unique_ptr<cpu_weight> make(const matrix& m, dtype want, bool fast, bool copy, weight_pool& pool,
-                                          ParallelRows&& parallel_rows);
+  static std::unique_ptr<cpu_weight> make(const matrix& m, dtype want, bool fast_bf16, bool fast_int8, bool copy,
+                                          weight_pool& pool, ParallelRows&& parallel_rows);
 
   dtype type() const noexcept override { return type_; }
   std::int64_t rows() const noexcept override { return rows_; }
@@ -120,16 +124,16 @@ class cpu_weight final : public weight {
 
 // Builds cpu_weights (kept out of the header template's way: defined in cpu_weight.cpp).
 struct weight_builder {
-  static dtype target(const matrix& m, dtype want, bool fast) noexcept;
+  static dtype target(const matrix& m, dtype want, bool fast_bf16, bool fast_int8) noexcept;
   static std::unique_ptr<cpu_weight> start(const matrix& m, dtype target, bool copy, weight_pool& pool);
   // Converts/repacks rows [r0, r1) of `m` into `w` (no-op for borrowed weights).
   static void fill(cpu_weight& w, const matrix& m, std::int64_t r0, std::int64_t r1) noexcept;
 };
 
 template <class ParallelRows>
-std::unique_ptr<cpu_weight> cpu_weight::make(const matrix& m, dtype want, bool fast, bool copy, weight_pool& pool,
-                                             ParallelRows&& parallel_rows) {
-  auto w = weight_builder::start(m, weight_builder::target(m, want, fast), copy, pool);
+std::unique_ptr<cpu_weight> cpu_weight::make(const matrix& m, dtype want, bool fast_bf16, bool fast_int8, bool copy,
+                                             weight_pool& pool, ParallelRows&& parallel_rows) {
+  auto w = weight_builder::start(m, weight_builder::target(m, want, fast_bf16, fast_int8), copy, pool);
   if (w->owned_bytes_) parallel_rows(m.rows, [&](std::int64_t r0, std::int64_t r1) { weight_builder::fill(*w, m, r0, r1); });
   return w;
 }

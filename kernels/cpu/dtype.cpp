@@ -362,6 +362,47 @@ void dequantize_row(dtype t, const void* src, float* dst, std::int64_t n) noexce
   }
 }
 
+bool kquant_to_legacy_row(dtype t, const void* src, void* dst, std::int64_t n) noexcept {
+  if (t != dtype::q4_k && t != dtype::q5_k) return false;
+  const bool five = t == dtype::q5_k;
+  const std::int64_t nsb = n / qk_k;
+  auto* q41 = static_cast<block_q4_1*>(dst);
+  auto* q51 = static_cast<block_q5_1*>(dst);
+  for (std::int64_t i = 0; i < nsb; ++i) {
+    // The K-quant fields shared by both types (Q5_K adds qh between scales and qs).
+    std::uint16_t d16, dmin16;
+    const std::uint8_t *scales, *qs, *qh = nullptr;
+    if (five) {
+      const auto& b = static_cast<const block_q5_k*>(src)[i];
+      d16 = b.d, dmin16 = b.dmin, scales = b.scales, qs = b.qs, qh = b.qh;
+    } else {
+      const auto& b = static_cast<const block_q4_k*>(src)[i];
+      d16 = b.d, dmin16 = b.dmin, scales = b.scales, qs = b.qs;
+    }
+    const float d = h2f(d16), dmin = h2f(dmin16);
+    for (int s = 0; s < qk_k / qk32; ++s) {  // sub-block s: nibble (s % 2) of qs[(s / 2) * 32 + l]
+      std::uint8_t sc, m;
+      get_scale_min_k4(s, scales, sc, m);
+      std::uint8_t u[qk32];
+      const std::uint8_t* q = qs + (s / 2) * 32;
+      for (int l = 0; l < qk32; ++l) u[l] = s % 2 ? q[l] >> 4 : q[l] & 0xF;
+      std::uint32_t bits = 0;
+      if (five)
+        for (int l = 0; l < qk32; ++l) bits |= static_cast<std::uint32_t>((qh[l] >> s) & 1) << l;
+      std::uint8_t* packed = five ? q51[i * 8 + s].qs : q41[i * 8 + s].qs;  // element l low, l + 16 high
+      for (int l = 0; l < qk32 / 2; ++l) packed[l] = static_cast<std::uint8_t>(u[l] | (u[l + 16] << 4));
+      const std::uint16_t scale = f32_to_f16(d * sc), minimum = f32_to_f16(-(dmin * m));
+      if (five) {
+        q51[i * 8 + s].d = scale, q51[i * 8 + s].m = minimum;
+        std::memcpy(q51[i * 8 + s].qh, &bits, 4);
+      } else {
+        q41[i * 8 + s].d = scale, q41[i * 8 + s].m = minimum;
+      }
+    }
+  }
+  return true;
+}
+
 bool dtype_can_quantize(dtype t) noexcept {
   return t != dtype::q4_k && t != dtype::q5_k && t != dtype::q6_k;
 }

@@ -78,13 +78,15 @@ TEST_CASE("rwkv.cpp tiny RWKV-7 quantized like rwkv.cpp stays within rwkv.cpp's 
   const auto expected = expected_logits(expected_path);
   const auto dir = test::temp_dir("rwkvcpp-quant");
   // rwkv.cpp's expected difference sums for 7v0 quantized from FP32 and from FP16
-  // (tests/test_tiny_rwkv.c, expected_difference_sum_quantized_*); its check is
-  // |sum| <= |value| x 1.05. Those values are ggml's own results, and ggml's quantized dot products
-  // also round the activations to 8 bits (q8_0 / q8_1), which rwkv-lsp does not (it dequantizes
-  // the weights and keeps activations fp32). The quantized weights here are the same as rwkv.cpp's
-  // (same tensors quantized, ggml's reference rounding), so the sums differ from rwkv.cpp's by
-  // that activation rounding alone, measured at about 0.01-0.025 on this model; the check allows
-  // rwkv.cpp's tolerance plus 0.03 for it. The exact figures are printed (and reported).
+  // (tests/test_tiny_rwkv.c, expected_difference_sum_quantized_*). They are ggml's own results,
+  // and rwkv.cpp checks its own build against them with |sum| <= |value| x 1.05 (earlier versions:
+  // |sum| <= |value| + 0.01). The quantized weights here are rwkv.cpp's (same tensors quantized,
+  // ggml's reference rounding). ggml's dot products also round the activations (q8_0 / q8_1 with
+  // fp16 scales); fast precision does the same, exact precision keeps them fp32. What still
+  // differs from ggml: it also rounds the activations of the v7 LoRA products (rwkv-lsp decodes the
+  // LoRAs, stored transposed, to fp32) and of the FP16 head to fp16 (fast precision runs fp16 as
+  // bf16). The sum of 256 signed differences reacts to each such rounding by a few 1e-3, so a
+  // different engine meets |value| + 0.01 but not |value| x 1.05 for every type; both are printed.
   struct tolerance {
     kernels::dtype type;
     float from_fp32, from_fp16;
@@ -94,6 +96,10 @@ TEST_CASE("rwkv.cpp tiny RWKV-7 quantized like rwkv.cpp stays within rwkv.cpp's 
                                   {kernels::dtype::q5_0, -0.063645f, -0.064447f},
                                   {kernels::dtype::q5_1, -0.064663f, -0.063531f},
                                   {kernels::dtype::q8_0, +0.011924f, +0.010921f}};
+  // Without int8 dot instructions fast precision computes these types exactly.
+  engine::load_options fast_options;
+  fast_options.backend.precision = kernels::precision::fast;
+  const bool int8_dots = engine::model::load(fp32, fast_options)->backend_info().isa.find("vnni") != std::string::npos;
   const auto source32 = test::parse_rwkvcpp(test::read_file_bytes(fp32));
   const auto source16 = test::parse_rwkvcpp(test::read_file_bytes(fp16));
   for (const auto& tol : tolerances) {
@@ -107,10 +113,11 @@ TEST_CASE("rwkv.cpp tiny RWKV-7 quantized like rwkv.cpp stays within rwkv.cpp's 
       const float fast = difference_sum(path, expected, engine::eval_mode::rnn, kernels::precision::fast);
       WARN("rwkv.cpp 7v0 " << kernels::dtype_name(tol.type) << (from16 ? " from FP16" : " from FP32")
                            << ": difference sum " << serial << " exact, " << fast
-                           << " fast (int8 activations) (rwkv.cpp's own: " << rwkvcpp_value << ")");
-      CHECK(std::fabs(fast) <= std::fabs(rwkvcpp_value) * 1.05f + 0.03f);
+                           << " fast (ggml's activation rounding) (rwkv.cpp's own: " << rwkvcpp_value << ", x 1.05 "
+                           << (std::fabs(fast) <= std::fabs(rwkvcpp_value) * 1.05f ? "met" : "not met") << " by fast)");
+      CHECK(std::fabs(fast) <= std::fabs(rwkvcpp_value) + (int8_dots ? 0.01f : 0.02f));
       CHECK(std::fabs(serial - sequence) < 1e-3f);
-      CHECK(std::fabs(serial) <= std::fabs(rwkvcpp_value) * 1.05f + 0.03f);
+      CHECK(std::fabs(serial) <= std::fabs(rwkvcpp_value) + 0.02f);
       auto m = engine::model::load(path);
       CHECK(m->tensors().find("blocks.0.att.key.weight")->type == tol.type);  // used as stored
     }

@@ -77,10 +77,12 @@ struct dev {
   }
 };
 
-// A weight matrix encoded as `t` from fp32 values (rows x cols).
+// A weight matrix encoded as `t` from fp32 values (rows x cols), or given as encoded bytes.
 struct encoded_matrix {
   std::vector<std::uint8_t> bytes;
   kernels::matrix m;
+  encoded_matrix(kernels::dtype t, std::vector<std::uint8_t> encoded, std::int64_t rows, std::int64_t cols)
+      : bytes(std::move(encoded)), m{t, rows, cols, bytes.data()} {}
   encoded_matrix(kernels::dtype t, const std::vector<float>& w, std::int64_t rows, std::int64_t cols) {
     const std::int64_t rb = kernels::dtype_row_bytes(t, cols);
     REQUIRE(rb > 0);
@@ -99,21 +101,46 @@ struct encoded_matrix {
 };
 
 // The input rounding of fast precision, emulated in scalar code (see kernels::precision):
-// bf16 round-to-nearest-even, or per 32-block int8 with d = max|x|/127, q = round_even(x * (1/d)).
+// bf16 round-to-nearest-even, or ggml's q8_0 / q8_1: per 32-block d = max|x|/127, q =
+// round_even(x * (1/d)), d kept as fp16, and q8_1's s = fp16(d * sum(q)).
 inline std::vector<float> round_bf16(std::vector<float> x) {
   for (auto& v : x) v = kernels::bf16_to_f32(kernels::f32_to_bf16(v));
   return x;
 }
-inline std::vector<float> round_q8(std::vector<float> x, std::int64_t cols) {
+struct q8_rounding {
+  std::vector<float> x;        // q * fp16(d): what q8_0 products see
+  std::vector<float> s_error;  // per block: s - fp16(d) * sum(q), what q8_1's s adds to a minimum's term
+};
+inline q8_rounding round_q8(std::vector<float> x) {
+  auto f16 = [](float v) { return kernels::f16_to_f32(kernels::f32_to_f16(v)); };
+  std::vector<float> s_error(x.size() / 32);
   for (std::size_t b = 0; b < x.size(); b += 32) {
-    (void)cols;
     float amax = 0;
     for (std::size_t j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[b + j]));
-    const float d = amax / 127.0f;
+    const float d = amax / 127.0f, d16 = f16(d);
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    for (std::size_t j = 0; j < 32; ++j) x[b + j] = std::nearbyint(x[b + j] * id) * d;
+    float sum = 0;
+    for (std::size_t j = 0; j < 32; ++j) {
+      const float q = std::nearbyint(x[b + j] * id);
+      sum += q;
+      x[b + j] = q * d16;
+    }
+    s_error[b / 32] = f16(sum * d) - d16 * sum;
   }
-  return x;
+  return {std::move(x), std::move(s_error)};
+}
+
+// The fp16 block minimums of a q4_1 / q5_1 row-major matrix, [rows][cols / 32].
+inline std::vector<float> block_minimums(const encoded_matrix& em) {
+  const std::int64_t rb = kernels::dtype_row_bytes(em.m.type, em.m.cols), nb = em.m.cols / 32, block = rb / nb;
+  std::vector<float> m(static_cast<std::size_t>(em.m.rows * nb));
+  for (std::int64_t r = 0; r < em.m.rows; ++r)
+    for (std::int64_t b = 0; b < nb; ++b) {
+      std::uint16_t h;  // after the scale: {d, m, ...} in both block types
+      std::memcpy(&h, em.bytes.data() + r * rb + b * block + 2, 2);
+      m[static_cast<std::size_t>(r * nb + b)] = kernels::f16_to_f32(h);
+    }
+  return m;
 }
 
 }  // namespace rwkv::test

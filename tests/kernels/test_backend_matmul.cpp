@@ -5,7 +5,7 @@
 //  * exact precision: fp32 sums of K products in another order differ by at most ~K * 2^-24 *
 //    scale; K <= 544 here, and we allow 2e-5 * scale.
 //  * fast precision must equal the reference run on the same rounded inputs (the rounding is
-//    emulated in scalar code: bf16 round-to-nearest-even, or per-32-block int8 quantization) to the
+//    emulated in scalar code: bf16 round-to-nearest-even, or ggml's q8_0 / q8_1 quantization) to the
 //    same 2e-5 * scale; and against the unrounded reference the difference must stay within the
 //    rounding bound sum_k |w_k| |x_k - round(x_k)| (plus the same accumulation slack). bf16 weights
 //    from fp16 files are rounded to bf16 in fast precision, which the emulation includes.
@@ -27,8 +27,7 @@ namespace {
 enum class path { exact, bf16, int8 };
 
 // Which arithmetic a backend uses for a weight type (mirrors cpu_backend::path_for).
-path path_of(const backend& b, dtype t) {
-  const auto i = b.info();
+path path_of(const backend_info& i, dtype t) {
   if (i.precision != precision::fast || i.name != "cpu") return path::exact;
   if ((t == dtype::bf16 || t == dtype::f16) && i.isa.find("bf16") != std::string::npos) return path::bf16;
   if ((t == dtype::q8_0 || t == dtype::q4_0 || t == dtype::q4_1 || t == dtype::q5_0 || t == dtype::q5_1) &&
@@ -53,6 +52,18 @@ void dense(const std::vector<float>& w, const std::vector<float>& x, int rows, i
       y[static_cast<std::size_t>(t * rows + r)] = s;
       scale[static_cast<std::size_t>(t * rows + r)] = a;
     }
+}
+
+// q4_1 / q5_1 products take each block minimum times q8_1's s, not times fp16(d) * sum(q) as
+// products on the rounded inputs do: adds the difference to y ([T][rows]).
+void add_s_error(const encoded_matrix& em, const q8_rounding& q, int T, std::vector<double>& y) {
+  const auto mins = block_minimums(em);
+  const std::int64_t rows = em.m.rows, nb = em.m.cols / 32;
+  for (std::int64_t t = 0; t < T; ++t)
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t b = 0; b < nb; ++b)
+        y[static_cast<std::size_t>(t * rows + r)] +=
+            static_cast<double>(mins[static_cast<std::size_t>(r * nb + b)]) * q.s_error[static_cast<std::size_t>(t * nb + b)];
 }
 
 // Runs a product on `b` with strided x/y (ldx = cols + 3, ldy = rows + 2) and checks that the
@@ -120,21 +131,26 @@ TEST_CASE("matmul matches the reference for every weight type, precision and tok
           backend& be = *backends[bi];
           INFO("backend " << describe(be));
           auto bw = be.prepare(em.m);
-          const path p = path_of(be, t);
+          const path p = path_of(be.info(), t);
           if (p == path::exact) CHECK(max_rel_diff(run(be, *bw, x, rows, cols, T, act, acc, y0), want) < 2e-4f);
 
           const auto y = run(be, *bw, x, rows, cols, T, activation::none, false, y0);
           // The emulated inputs of this backend's path, and the exact products on them.
           std::vector<float> xr = x;
           const std::vector<float>* wr = &wdec;
+          std::vector<double> emu, emu_scale;
           if (p == path::bf16) {
             xr = round_bf16(x);
             if (t == dtype::f16) wr = &wbf;
+            dense(*wr, xr, rows, cols, T, emu, emu_scale);
           } else if (p == path::int8) {
-            xr = round_q8(x, cols);
+            auto q = round_q8(x);
+            xr = std::move(q.x);
+            dense(*wr, xr, rows, cols, T, emu, emu_scale);
+            if (t == dtype::q4_1 || t == dtype::q5_1) add_s_error(em, q, T, emu);
+          } else {
+            dense(*wr, xr, rows, cols, T, emu, emu_scale);
           }
-          std::vector<double> emu, emu_scale;
-          dense(*wr, xr, rows, cols, T, emu, emu_scale);
           double worst_emu = 0, worst_bound = 0;
           for (int tt = 0; tt < T; ++tt)
             for (int r = 0; r < rows; ++r) {
@@ -237,9 +253,13 @@ TEST_CASE("weights converted at load report their memory and keep their values",
 TEST_CASE("K-quant weights (random blocks) give the reference's products in every backend", "[kernels][matmul][kquant]") {
   // Random bytes are valid K-quant blocks once their fp16 super-block scales are sane: every
   // quant, six-bit scale and minimum (Q4_K/Q5_K) or int8 scale (Q6_K) is then exercised.
+  // Exact precision uses them as stored. Fast precision with int8 dots runs them as q4_1 / q5_1
+  // (the same quants, fp16 sub-block scales and minimums) or q8_0 (Q6_K re-rounded): checked
+  // here against the K-quant values, and the products against the emulated int8 arithmetic.
   auto ref = create_reference_backend();
   std::mt19937 rng(42);
   for (dtype t : {dtype::q4_k, dtype::q5_k, dtype::q6_k}) {
+    const dtype legacy = t == dtype::q4_k ? dtype::q4_1 : t == dtype::q5_k ? dtype::q5_1 : dtype::q8_0;
     for (auto [rows, cols] : {shape{5, 256}, shape{33, 768}, shape{17, 1024}}) {
       const std::int64_t rb = dtype_row_bytes(t, cols), nb = cols / 256;
       const std::size_t block = static_cast<std::size_t>(rb / nb);
@@ -256,6 +276,29 @@ TEST_CASE("K-quant weights (random blocks) give the reference's products in ever
         }
       }
       const matrix m{t, rows, cols, bytes.data()};
+      std::vector<float> wk(static_cast<std::size_t>(rows * cols));
+      for (int r = 0; r < rows; ++r) dequantize_row(t, bytes.data() + r * rb, wk.data() + r * cols, cols);
+
+      // The legacy encoding fast precision uses, and how far its values are from the K-quant's.
+      const std::int64_t lb = dtype_row_bytes(legacy, cols);
+      std::vector<std::uint8_t> lbytes(static_cast<std::size_t>(lb * rows));
+      for (int r = 0; r < rows; ++r) {
+        if (legacy == dtype::q8_0) REQUIRE(quantize_row(legacy, wk.data() + r * cols, lbytes.data() + r * lb, cols));
+        else REQUIRE(kquant_to_legacy_row(t, bytes.data() + r * rb, lbytes.data() + r * lb, cols));
+      }
+      const encoded_matrix lm{legacy, lbytes, rows, cols};
+      const auto wl = lm.decoded();
+      for (std::size_t b0 = 0; b0 < wk.size(); b0 += 32) {
+        float amax = 0, worst = 0;
+        for (std::size_t j = b0; j < b0 + 32; ++j) amax = std::max(amax, std::fabs(wk[j])), worst = std::max(worst, std::fabs(wl[j] - wk[j]));
+        // Q6_K -> q8_0: half a q8_0 step, plus the fp16 rounding of its scale (127 x 2^-12 of a
+        // step). Q4_K/Q5_K: fp16 rounding of the sub-block's scale and
+        // minimum, at most 2^-11 of (31 x scale + |minimum|) <= 2^-11 x 3 x (max|w| + 0.002 x 63).
+        const float bound = legacy == dtype::q8_0 ? amax / 254.0f + amax / 2048.0f : 3.0f * (amax + 0.002f * 63) / 2048.0f;
+        INFO(dtype_name(t) << " block " << b0 / 32);
+        REQUIRE(worst <= bound);
+      }
+
       for (int T : {1, 3, 16}) {
         INFO(dtype_name(t) << " " << rows << "x" << cols << " T=" << T);
         const auto x = random_vec(static_cast<std::size_t>(T * cols), 7 + static_cast<std::uint32_t>(T));
@@ -266,11 +309,22 @@ TEST_CASE("K-quant weights (random blocks) give the reference's products in ever
           auto be = create_backend(o);
           INFO("backend " << describe(*be));
           auto w = be->prepare(m);
-          CHECK(w->type() == t);  // used as stored
-          CHECK(w->owned_bytes() == 0);
           std::vector<float> y(static_cast<std::size_t>(T * rows));
           be->matmul(*w, x.data(), cols, y.data(), rows, T, activation::none, false);
-          CHECK(max_rel_diff(y, want) < 2e-4f);
+          if (path_of(be->info(), legacy) != path::int8) {
+            CHECK(w->type() == t);  // used as stored
+            CHECK(w->owned_bytes() == 0);
+            CHECK(max_rel_diff(y, want) < 2e-4f);
+            continue;
+          }
+          CHECK(w->type() == legacy);
+          auto q = round_q8(x);
+          std::vector<double> emu, scale;
+          dense(wl, q.x, rows, cols, T, emu, scale);
+          if (legacy != dtype::q8_0) add_s_error(lm, q, T, emu);
+          double worst = 0;
+          for (std::size_t i = 0; i < y.size(); ++i) worst = std::max(worst, std::fabs(y[i] - emu[i]) / (scale[i] + 1e-6));
+          CHECK(worst < 2e-5);
         }
       }
     }

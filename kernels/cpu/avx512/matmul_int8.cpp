@@ -1,13 +1,15 @@
 // q8/q5/q4 weights x int8-quantized activations with vpdpbusd ("fast" precision, AVX512_VNNI).
 //
-// Activations are quantized per token and block of 32 (Q8_0-style, as llama.cpp does): d =
-// max|x| / 127, q = round_even(x / d), plus the sum of each block's quants. The weights are
+// Activations are quantized per token and block of 32 exactly as ggml's q8_0 / q8_1 do (so a
+// quantized model computes what llama.cpp and rwkv.cpp compute): q = round_even(x / (max|x| / 127)),
+// the block scale d kept as fp16 (its fp32 value here), plus the block's integer sum of quants and
+// q8_1's fp16 "s" = fp16(d_fp32 * sum(q)), stored divided by d (see quantize_row). The weights are
 // stored unsigned (u = q_w + zero point, see cpu_weight.hpp), which is what vpdpbusd multiplies
 // (unsigned x signed bytes, four products per 32-bit lane), so a block's exact integer dot is
 //   i = sum(u * q) - zero_point * sum(q)
 // and each (row, token) result is  f = sum over blocks, in block order, of fma(float(i) * d_w, d_x, f).
-// q4_1 / q5_1 weights (zero point 0) add their block minimum times the activation's block sum
-// (sum x ~ d_x * sum(q), ggml's q8_1 scheme): f += fma(m_w, float(sum(q)), float(i) * d_w) * d_x.
+// q4_1 / q5_1 weights (zero point 0) add their block minimum times the activation's block sum s
+// (ggml's q8_1 scheme): f += fma(m_w, s / d_x, float(i) * d_w) * d_x.
 // Integers are exact in any order; the fp32 chain is the same in both kernels below, so single-
 // token and sequence mode give bit-identical products.
 //
@@ -38,11 +40,14 @@ constexpr int MR = 32;  // rows per tile
 
 std::int64_t superblocks(std::int64_t K) { return (K / 32 + 15) / 16; }
 // gemv activations, per token: quants in the interleaved order (superblocks of 512 bytes, chunks
-// of 64, lanes beyond a short superblock zero), then per block (padded to 16) d and the sum.
-std::int64_t token_bytes(std::int64_t K) { return superblocks(K) * (512 + 16 * 8); }
+// of 64, lanes beyond a short superblock zero), then per block (padded to 16) d, the integer sum
+// and s / d.
+std::int64_t token_bytes(std::int64_t K) { return superblocks(K) * (512 + 16 * 12); }
 
-// One token in natural order: q[K], d[nb], s[nb]. K is a multiple of 32.
-void quantize_row(const float* x, std::int64_t K, std::int8_t* q, float* d, std::int32_t* s) {
+inline float round_to_fp16(float v) { return _cvtsh_ss(_cvtss_sh(v, _MM_FROUND_TO_NEAREST_INT)); }
+
+// One token in natural order: q[K], d[nb], sum[nb], s_over_d[nb]. K is a multiple of 32.
+void quantize_row(const float* x, std::int64_t K, std::int8_t* q, float* d, std::int32_t* s, float* s_over_d) {
   const std::int64_t nb = K / 32;
   for (std::int64_t b = 0; b < nb; ++b) {
     const __m512 x0 = _mm512_loadu_ps(x + b * 32), x1 = _mm512_loadu_ps(x + b * 32 + 16);
@@ -52,8 +57,11 @@ void quantize_row(const float* x, std::int64_t K, std::int8_t* q, float* d, std:
     const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(x0, id)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(x1, id));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32), _mm512_cvtsepi32_epi8(q0));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32 + 16), _mm512_cvtsepi32_epi8(q1));
-    d[b] = db;
-    s[b] = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+    const std::int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+    const float d16 = round_to_fp16(db);
+    d[b] = d16;
+    s[b] = sum;
+    s_over_d[b] = d16 != 0.0f ? round_to_fp16(static_cast<float>(sum) * db) / d16 : 0.0f;
   }
 }
 
@@ -63,10 +71,11 @@ void quantize_token_interleaved(const float* x, std::int64_t K, std::uint8_t* to
   auto* xq = reinterpret_cast<std::int32_t*>(tok);
   auto* d = reinterpret_cast<float*>(tok + nsb * 512);
   auto* sum = reinterpret_cast<std::int32_t*>(d + nsb * 16);
+  auto* sod = reinterpret_cast<float*>(sum + nsb * 16);
   for (std::int64_t sb = 0; sb < nsb; ++sb) {
     const std::int64_t nbs = std::min<std::int64_t>(16, nb - sb * 16);
-    quantize_row(x + sb * 512, nbs * 32, q, d + sb * 16, sum + sb * 16);
-    for (std::int64_t l = nbs; l < 16; ++l) d[sb * 16 + l] = 0, sum[sb * 16 + l] = 0;
+    quantize_row(x + sb * 512, nbs * 32, q, d + sb * 16, sum + sb * 16, sod + sb * 16);
+    for (std::int64_t l = nbs; l < 16; ++l) d[sb * 16 + l] = 0, sum[sb * 16 + l] = 0, sod[sb * 16 + l] = 0;
     for (int g = 0; g < 8; ++g)
       for (int l = 0; l < 16; ++l) {
         std::int32_t v = 0;
@@ -125,6 +134,7 @@ void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
       const std::uint8_t* tok = acts + t * ldt;
       const auto* xd = reinterpret_cast<const float*>(tok + nsb * 512);
       const auto* xs = reinterpret_cast<const std::int32_t*>(xd + nsb * 16);
+      const auto* xsd = reinterpret_cast<const float*>(xs + nsb * 16);
       // The zero-point corrections, -zero_point * sum(q) per block, shared by all rows.
       auto* init = reinterpret_cast<__m512i*>(t2 + nsb * 16);
       for (std::int64_t sb = 0; sb < nsb; ++sb) init[sb] = _mm512_mullo_epi32(_mm512_load_si512(xs + sb * 16), neg_zp);
@@ -158,7 +168,7 @@ void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
           __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_castps_si512(t2[sb * 16 + r])), sw);
           if constexpr (M) {
             const __m512 mw = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(nbs), w.mins(row) + sb * 16));
-            v = _mm512_fmadd_ps(mw, _mm512_cvtepi32_ps(_mm512_load_si512(xs + sb * 16)), v);
+            v = _mm512_fmadd_ps(mw, _mm512_load_ps(xsd + sb * 16), v);
           }
           t2[sb * 16 + r] = v;
         }
@@ -189,27 +199,33 @@ void gemv_dispatch(const cpu_weight& w, const act_view& a, std::int64_t T, std::
 // --- gemm ------------------------------------------------------------------------------------------
 
 // Packed activations, per group of NT tokens: q as [K/4 granules][NT] dwords, then d as
-// [blocks][NT] floats, then s as [blocks][NT] ints.
-std::int64_t group_bytes(std::int64_t K) { return (K / 4 * NT + 2 * (K / 32) * NT) * 4; }
+// [blocks][NT] floats, the sums as [blocks][NT] ints and s / d as [blocks][NT] floats.
+std::int64_t group_bytes(std::int64_t K) { return (K / 4 * NT + 3 * (K / 32) * NT) * 4; }
 
 void pack_acts(const float* x, std::int64_t ldx, std::int64_t T, std::int64_t K, std::uint8_t* out) {
   const std::int64_t G = K / 4, nb = K / 32;
   thread_local std::vector<std::int8_t> q;  // one token row; grown once per thread
   thread_local std::vector<float> d;
   thread_local std::vector<std::int32_t> sum;
-  if (q.size() < static_cast<std::size_t>(K)) q.resize(static_cast<std::size_t>(K)), d.resize(static_cast<std::size_t>(nb)), sum.resize(static_cast<std::size_t>(nb));
+  thread_local std::vector<float> sod;
+  if (q.size() < static_cast<std::size_t>(K)) {
+    q.resize(static_cast<std::size_t>(K));
+    d.resize(static_cast<std::size_t>(nb)), sum.resize(static_cast<std::size_t>(nb)), sod.resize(static_cast<std::size_t>(nb));
+  }
   for (std::int64_t g = 0; g * NT < T; ++g) {
     auto* oq = reinterpret_cast<std::int32_t*>(out + g * group_bytes(K));
     auto* od = reinterpret_cast<float*>(oq + G * NT);
     auto* os = reinterpret_cast<std::int32_t*>(od + nb * NT);
+    auto* osd = reinterpret_cast<float*>(os + nb * NT);
     for (int t = 0; t < NT; ++t) {
       const std::int64_t tt = g * NT + t;
-      if (tt < T) quantize_row(x + tt * ldx, K, q.data(), d.data(), sum.data());
+      if (tt < T) quantize_row(x + tt * ldx, K, q.data(), d.data(), sum.data(), sod.data());
       const auto* qg = reinterpret_cast<const std::int32_t*>(q.data());
       for (std::int64_t j = 0; j < G; ++j) oq[j * NT + t] = tt < T ? qg[j] : 0;
       for (std::int64_t b = 0; b < nb; ++b) {
         od[b * NT + t] = tt < T ? d[b] : 0.0f;
         os[b * NT + t] = tt < T ? sum[b] : 0;
+        osd[b * NT + t] = tt < T ? sod[b] : 0.0f;
       }
     }
   }
@@ -270,6 +286,7 @@ void kernel(const std::uint8_t* tq, const float* ts, const float* tm, std::int64
   const auto* xq = reinterpret_cast<const std::int32_t*>(xg);
   const auto* xd = reinterpret_cast<const float*>(xq + K / 4 * NT);
   const auto* xs = reinterpret_cast<const std::int32_t*>(xd + nb * NT);
+  const auto* xsd = reinterpret_cast<const float*>(xs + nb * NT);
   __m512 f0[N], f1[N];
 #pragma GCC unroll 6
   for (int t = 0; t < N; ++t) f0[t] = f1[t] = _mm512_setzero_ps();
@@ -293,8 +310,8 @@ void kernel(const std::uint8_t* tq, const float* ts, const float* tm, std::int64
     for (int t = 0; t < N; ++t) {
       const __m512 dx = _mm512_set1_ps(xd[b * NT + t]);
       __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(a0[t]), s0), v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(a1[t]), s1);
-      if constexpr (M) {  // as gemv: fma(m_w, float(sum q), float(i) * d_w)
-        const __m512 sx = _mm512_set1_ps(static_cast<float>(xs[b * NT + t]));
+      if constexpr (M) {  // as gemv: fma(m_w, s / d_x, float(i) * d_w)
+        const __m512 sx = _mm512_set1_ps(xsd[b * NT + t]);
         v0 = _mm512_fmadd_ps(_mm512_load_ps(tm + b * 32), sx, v0);
         v1 = _mm512_fmadd_ps(_mm512_load_ps(tm + b * 32 + 16), sx, v1);
       }

@@ -55,9 +55,10 @@ enum class activation : std::uint8_t { none, tanh, sigmoid, relu_sq, silu };
 enum class precision : std::uint8_t {
   // fp32 arithmetic on the dequantized weights: the reference semantics (golden tests).
   exact,
-  // Activations in the weights' native dot format: rounded to bf16 pairs for bf16 weights
-  // (vdpbf16ps), quantized per token per 32-block to int8 for q8_0/q4_0/q5_0 weights (vpdpbusd).
-  // fp32 weights and machines without those instructions compute as `exact`.
+  // Activations in the weights' native dot format: rounded to bf16 pairs for bf16 (and fp16, made
+  // bf16) weights (vdpbf16ps), quantized per token per 32-block to int8 for the 8/5/4-bit and
+  // K-quant weights, exactly as ggml's q8_0 / q8_1 do (vpdpbusd; see cpu_weight.hpp for how the
+  // K-quants get there). fp32 weights and machines without those instructions compute as `exact`.
   fast,
 };
 

@@ -70,4 +70,9 @@ void dequantize_row(dtype t, const void* src, float* dst, std::int64_t n) noexce
 bool quantize_row(dtype t, const float* src, void* dst, std::int64_t n) noexcept;
 bool dtype_can_quantize(dtype t) noexcept;
 
+// One Q4_K (Q5_K) row of n elements rewritten as q4_1 (q5_1) blocks, for kernels without a K-quant
+// path: each 32-element sub-block is exactly such a block, with scale d * sc and minimum
+// -dmin * m rounded to fp16 (a relative 2^-11, far below the 4/5-bit step). False for other types.
+bool kquant_to_legacy_row(dtype t, const void* src, void* dst, std::int64_t n) noexcept;
+
 }  // namespace rwkv::kernels
