@@ -102,7 +102,8 @@ struct encoded_matrix {
 
 // The input rounding of fast precision, emulated in scalar code (see kernels::precision):
 // bf16 round-to-nearest-even, or ggml's q8_0 / q8_1: per 32-block d = max|x|/127, q =
-// round_even(x * (1/d)), d kept as fp16, and q8_1's s = fp16(d * sum(q)).
+// round_even(x * (1/d)), d kept as fp16, and q8_1's s = fp16(d * sum(q)) (both fp32 where fp16
+// cannot hold them).
 inline std::vector<float> round_bf16(std::vector<float> x) {
   for (auto& v : x) v = kernels::bf16_to_f32(kernels::f32_to_bf16(v));
   return x;
@@ -117,15 +118,14 @@ inline q8_rounding round_q8(std::vector<float> x) {
   for (std::size_t b = 0; b < x.size(); b += 32) {
     float amax = 0;
     for (std::size_t j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[b + j]));
-    const float d = amax / 127.0f, d16 = f16(d);
+    const float d = amax / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     float sum = 0;
-    for (std::size_t j = 0; j < 32; ++j) {
-      const float q = std::nearbyint(x[b + j] * id);
-      sum += q;
-      x[b + j] = q * d16;
-    }
-    s_error[b / 32] = f16(sum * d) - d16 * sum;
+    for (std::size_t j = 0; j < 32; ++j) sum += std::nearbyint(x[b + j] * id);
+    float d16 = f16(d), s16 = f16(sum * d);
+    if (!(d16 > 0.0f && std::isfinite(d16) && std::isfinite(s16))) d16 = d, s16 = d * sum;  // beyond fp16: fp32
+    for (std::size_t j = 0; j < 32; ++j) x[b + j] = std::nearbyint(x[b + j] * id) * d16;
+    s_error[b / 32] = s16 - d16 * sum;
   }
   return {std::move(x), std::move(s_error)};
 }

@@ -330,3 +330,31 @@ TEST_CASE("K-quant weights (random blocks) give the reference's products in ever
     }
   }
 }
+
+TEST_CASE("int8 activations beyond fp16's range keep fp32 scales instead of inf or zero", "[kernels][matmul]") {
+  // Blocks whose scale max|x| / 127 overflows fp16 (or whose q8_1 sum does) or underflows it.
+  const int rows = 9, cols = 128;
+  std::vector<float> x = random_vec(cols, 31);
+  for (int j = 0; j < 32; ++j) x[static_cast<std::size_t>(j)] *= 3e7f;        // d ~ 2e5: beyond fp16
+  for (int j = 32; j < 64; ++j) x[static_cast<std::size_t>(j)] *= 5e3f;       // d fits, s may not
+  for (int j = 64; j < 96; ++j) x[static_cast<std::size_t>(j)] *= 1e-12f;     // d below fp16's subnormals
+  for (dtype t : {dtype::q8_0, dtype::q4_1}) {
+    INFO(dtype_name(t));
+    const encoded_matrix em(t, random_vec(static_cast<std::size_t>(rows * cols), 32), rows, cols);
+    const auto wdec = em.decoded();
+    for (const auto& o : candidates()) {
+      auto be = create_backend(o);
+      INFO("backend " << describe(*be));
+      auto w = be->prepare(em.m);
+      std::vector<float> y(rows);
+      be->matmul(*w, x.data(), cols, y.data(), rows, 1, activation::none, false);
+      for (float v : y) CHECK(std::isfinite(v));
+      if (path_of(be->info(), t) != path::int8) continue;
+      auto q = round_q8(x);
+      std::vector<double> emu, scale;
+      dense(wdec, q.x, rows, cols, 1, emu, scale);
+      if (t == dtype::q4_1) add_s_error(em, q, 1, emu);
+      for (int r = 0; r < rows; ++r) CHECK(std::fabs(y[static_cast<std::size_t>(r)] - emu[static_cast<std::size_t>(r)]) <= 2e-5 * scale[static_cast<std::size_t>(r)]);
+    }
+  }
+}

@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <utility>
 #include <vector>
@@ -58,10 +59,13 @@ void quantize_row(const float* x, std::int64_t K, std::int8_t* q, float* d, std:
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32), _mm512_cvtsepi32_epi8(q0));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32 + 16), _mm512_cvtsepi32_epi8(q1));
     const std::int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
-    const float d16 = round_to_fp16(db);
-    d[b] = d16;
+    // fp16 as ggml, except where fp16 cannot hold the value: there ggml would lose the block
+    // (scale 0) or make inf / NaN, and fp32 keeps the products right.
+    const float d16 = round_to_fp16(db), s16 = round_to_fp16(static_cast<float>(sum) * db);
+    const bool fits = d16 > 0.0f && std::isfinite(d16) && std::isfinite(s16);
+    d[b] = fits ? d16 : db;
     s[b] = sum;
-    s_over_d[b] = d16 != 0.0f ? round_to_fp16(static_cast<float>(sum) * db) / d16 : 0.0f;
+    s_over_d[b] = fits ? s16 / d16 : static_cast<float>(sum);
   }
 }
 
