@@ -8,6 +8,7 @@
 #include "engine/model_catalog.hpp"
 #include "engine/session.hpp"
 #include "engine/tokenizer_select.hpp"
+#include "kernels/dtype.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -63,6 +64,7 @@ loaded_model load_model_from_settings(const service_settings& s) {
   o.backend.name = s.backend;
   o.backend.threads = s.threads;
   o.backend.precision = s.precision == "exact" ? kernels::precision::exact : kernels::precision::fast;
+  if (s.weights != "stored") o.weight_type = kernels::dtype_from_name(s.weights);  // validated in merged()
   loaded_model lm;
   // A path, a pulled model's name ("g1-0.4b") or the built-in model ("" / "builtin").
   const std::string path = engine::resolve_model_reference(s.model);
@@ -192,11 +194,7 @@ settings_result engine_service::configure(const nlohmann::json& settings) {
         for (auto& [uri, d] : w.docs) w.attach_session(d);
       } catch (const std::exception& e) {
         // Keep running on the model we had: revert the model settings only.
-        w.applied.model = previous.model;
-        w.applied.vocab = previous.vocab;
-        w.applied.threads = previous.threads;
-        w.applied.backend = previous.backend;
-        w.applied.precision = previous.precision;
+        w.applied.take_model_settings(previous);
         client_hooks hooks;
         {
           std::lock_guard lock(mutex_);

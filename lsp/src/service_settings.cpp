@@ -1,5 +1,7 @@
 #include "lsp/service_settings.hpp"
 
+#include "kernels/dtype.hpp"
+
 #include <cmath>
 
 namespace rwkv::lsp {
@@ -45,6 +47,7 @@ settings_result service_settings::merged(const nlohmann::json& update, service_s
   check(read(update, "threads", s.threads, 0, 1024));
   check(read(update, "backend", s.backend, 0, 0));
   check(read(update, "precision", s.precision, 0, 0));
+  check(read(update, "weights", s.weights, 0, 0));
   check(read(update, "maxTokens", s.max_tokens, 1, 4096));
   check(read(update, "maxLines", s.max_lines, 1, 1000));
   check(read(update, "candidates", s.candidates, 1, 10));
@@ -57,6 +60,11 @@ settings_result service_settings::merged(const nlohmann::json& update, service_s
     err = "setting \"backend\" must be one of auto, cpu, cpu-reference (rwkv-lsp has no GPU backend yet)";
   if (err.empty() && s.precision != "fast" && s.precision != "exact")
     err = "setting \"precision\" must be \"fast\" or \"exact\"";
+  if (err.empty() && s.weights != "stored") {
+    const auto t = kernels::dtype_from_name(s.weights);
+    if (!t || !kernels::dtype_can_quantize(*t))
+      err = "setting \"weights\" must be \"stored\" or one of f32, f16, bf16, q8_0, q5_1, q5_0, q4_1, q4_0";
+  }
   if (!err.empty()) return {false, "rwkv-lsp: " + err + "; keeping the previous settings"};
   out = std::move(s);
   return {};
@@ -64,7 +72,16 @@ settings_result service_settings::merged(const nlohmann::json& update, service_s
 
 bool service_settings::model_differs(const service_settings& o) const {
   return model != o.model || vocab != o.vocab || threads != o.threads || backend != o.backend ||
-         precision != o.precision;
+         precision != o.precision || weights != o.weights;
+}
+
+void service_settings::take_model_settings(const service_settings& from) {
+  model = from.model;
+  vocab = from.vocab;
+  threads = from.threads;
+  backend = from.backend;
+  precision = from.precision;
+  weights = from.weights;
 }
 
 nlohmann::json service_settings::to_json() const {
@@ -73,6 +90,7 @@ nlohmann::json service_settings::to_json() const {
           {"threads", threads},
           {"backend", backend},
           {"precision", precision},
+          {"weights", weights},
           {"maxTokens", max_tokens},
           {"maxLines", max_lines},
           {"candidates", candidates},

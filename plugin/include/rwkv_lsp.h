@@ -114,7 +114,8 @@ typedef struct rwkv_lsp_model_params {
                                   with rwkv_vocab_v20230424.txt beside the model or in ~/.cache/rwkv-lsp);
                                   "bytes": the byte tokenizer; else a vocabulary file */
   int32_t threads;             /* compute threads; 0 = all cores (default 0) */
-  const char* backend;         /* NULL or "auto" (default), "cpu", "cpu-reference" (scalar), "cuda" */
+  const char* backend;         /* NULL or "auto" (default), "cpu", "cpu-reference" (scalar); there is no GPU
+                                  backend yet ("cuda" is refused with a message saying so) */
   const char* weight_type;     /* in-memory encoding of the large matrices: NULL or "" = as stored (memory-mapped),
                                   "f32", "f16", "bf16", "q8_0", "q4_0", ... */
   const char* precision;       /* NULL or "fast" (default): activations in the weights' native dot format where the

@@ -149,6 +149,36 @@ TEST_CASE("a model that cannot be loaded is reported and the server keeps answer
   (void)bad;
 }
 
+TEST_CASE("the weights setting re-encodes the model's matrices at load, and a bad value keeps the last", "[lsp][engine]") {
+  RWKV_REQUIRE_SHARED(model, "golden/v7-small.pth");
+  engine_fixture a(json{{"model", model}, {"vocab", "bytes"}, {"weights", "q8_0"}});
+  a.open("int x = ");
+  auto status = [&] { return a.call("rwkv/status", json::object())["result"]; };
+  CHECK(status()["model"]["weights"] == "q8_0");
+  CHECK(a.inline_items(0, 8).size() >= 1);
+
+  a.notify("workspace/didChangeConfiguration", {{"settings", {{"weights", "bf16"}}}});
+  CHECK(status()["model"]["weights"] == "bf16");
+  CHECK(status()["settings"]["weights"] == "bf16");
+
+  // K-quants are read, never produced; and a name that is no type at all.
+  for (const char* bad : {"q4_k", "int3"}) {
+    a.notify("workspace/didChangeConfiguration", {{"settings", {{"weights", bad}}}});
+    bool told = false;
+    for (const auto& body : a.transport.sent()) {
+      auto m = json::parse(body);
+      if (m.value("method", "") == "window/showMessage" &&
+          m["params"]["message"].get<std::string>().find("\"weights\"") != std::string::npos)
+        told = true;
+    }
+    CHECK(told);
+    CHECK(status()["model"]["weights"] == "bf16");
+  }
+  a.notify("workspace/didChangeConfiguration", {{"settings", {{"weights", "stored"}}}});
+  CHECK(status()["model"]["weights"] == "f32");
+  CHECK(a.inline_items(0, 8).size() >= 1);
+}
+
 TEST_CASE("rwkv-lsp serves completions over pipes with a real model", "[lsp][engine][subprocess]") {
   RWKV_REQUIRE_SHARED(model, "golden/v6-small.pth");
   test::child_server server(RWKV_LSP_SERVER, {"serve", "--model", model, "--vocab", "bytes", "--threads", "2"});

@@ -21,6 +21,7 @@ struct service_settings {
   int threads = 0;               // 0 = all cores
   std::string backend = "auto";  // auto | cpu | cpu-reference | cuda
   std::string precision = "fast";  // fast | exact (see kernels: bf16/int8 activations vs fp32)
+  std::string weights = "stored";  // the large matrices in memory: as stored, or f32 ... q4_0
   int max_tokens = 64;           // per suggestion
   int max_lines = 8;             // per multi-line suggestion
   int candidates = 3;            // for invoked requests; automatic requests get one
@@ -36,6 +37,8 @@ struct service_settings {
 
   // True when applying `other` needs the model reloaded.
   bool model_differs(const service_settings& other) const;
+  // Copies the settings that choose and load the model (those model_differs compares).
+  void take_model_settings(const service_settings& from);
 
   nlohmann::json to_json() const;
 };

@@ -18,8 +18,8 @@ const section = 'rwkv-lsp';
 // Settings that only the extension reads (how to start the server): changing one restarts it.
 const launchKeys = ['serverPath', 'serverArgs'];
 // Settings the server reads (README: "Settings"); they apply to the running server.
-const serverKeys = ['model', 'vocab', 'threads', 'backend', 'precision', 'maxTokens', 'maxLines', 'candidates', 'temperature',
-  'topP', 'timeBudgetMs', 'checkpointSpacing', 'memoryBudgetMb'];
+const serverKeys = ['model', 'vocab', 'threads', 'backend', 'precision', 'weights', 'maxTokens', 'maxLines', 'candidates',
+  'temperature', 'topP', 'timeBudgetMs', 'checkpointSpacing', 'memoryBudgetMb'];
 
 let client: LanguageClient | undefined;
 let output: vscode.LogOutputChannel | undefined;
