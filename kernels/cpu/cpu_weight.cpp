@@ -107,11 +107,9 @@ dtype weight_builder::target(const matrix& m, dtype want, bool fast_bf16, bool f
   if (want != m.type && !dtype_can_quantize(want)) want = m.type;
   if (dtype_row_bytes(want, m.cols) < 0) want = m.type;  // columns do not fill whole blocks
   if (fast_bf16 && want == dtype::f16) want = dtype::bf16;
-  if (fast_int8) {  // K-quants run in the int8 layouts: see kquant_to_legacy_row and the header
-    if (want == dtype::q4_k) want = dtype::q4_1;
-    else if (want == dtype::q5_k) want = dtype::q5_1;
-    else if (want == dtype::q6_k) want = dtype::q8_0;
-  }
+  // K-quants (the types we read but cannot encode) run in the int8 layouts (see the header):
+  // Q6_K, which has no legacy form, as q8_0.
+  if (fast_int8 && !dtype_can_quantize(want)) want = kquant_legacy_type(want).value_or(dtype::q8_0);
   return want;
 }
 
@@ -154,8 +152,7 @@ void weight_builder::fill(cpu_weight& w, const matrix& m, std::int64_t r0, std::
     const std::uint8_t* blocks = s;
     if (m.type != w.type_) {
       // A K-quant's sub-blocks are legacy blocks already (no second rounding of the values).
-      const bool split = (m.type == dtype::q4_k && w.type_ == dtype::q4_1) || (m.type == dtype::q5_k && w.type_ == dtype::q5_1);
-      if (split) {
+      if (kquant_legacy_type(m.type) == w.type_) {
         kquant_to_legacy_row(m.type, s, g.data(), m.cols);
       } else {
         dequantize_row(m.type, s, f.data(), m.cols);

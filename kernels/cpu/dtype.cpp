@@ -362,8 +362,14 @@ void dequantize_row(dtype t, const void* src, float* dst, std::int64_t n) noexce
   }
 }
 
+std::optional<dtype> kquant_legacy_type(dtype t) noexcept {
+  if (t == dtype::q4_k) return dtype::q4_1;
+  if (t == dtype::q5_k) return dtype::q5_1;
+  return std::nullopt;
+}
+
 bool kquant_to_legacy_row(dtype t, const void* src, void* dst, std::int64_t n) noexcept {
-  if (t != dtype::q4_k && t != dtype::q5_k) return false;
+  if (!kquant_legacy_type(t)) return false;
   const bool five = t == dtype::q5_k;
   const std::int64_t nsb = n / qk_k;
   auto* q41 = static_cast<block_q4_1*>(dst);

@@ -54,16 +54,23 @@ void dense(const std::vector<float>& w, const std::vector<float>& x, int rows, i
     }
 }
 
-// q4_1 / q5_1 products take each block minimum times q8_1's s, not times fp16(d) * sum(q) as
-// products on the rounded inputs do: adds the difference to y ([T][rows]).
-void add_s_error(const encoded_matrix& em, const q8_rounding& q, int T, std::vector<double>& y) {
-  const auto mins = block_minimums(em);
-  const std::int64_t rows = em.m.rows, nb = em.m.cols / 32;
-  for (std::int64_t t = 0; t < T; ++t)
-    for (std::int64_t r = 0; r < rows; ++r)
-      for (std::int64_t b = 0; b < nb; ++b)
-        y[static_cast<std::size_t>(t * rows + r)] +=
-            static_cast<double>(mins[static_cast<std::size_t>(r * nb + b)]) * q.s_error[static_cast<std::size_t>(t * nb + b)];
+// The int8 path's products emulated: the weights w (em decoded) times x rounded as ggml's q8_0 /
+// q8_1 do, in double; q4_1 / q5_1 blocks take their minimum times q8_1's s, not times
+// fp16(d) * sum(q) as products on the rounded inputs do. Returns the rounded x.
+std::vector<float> emulate_int8(const encoded_matrix& em, const std::vector<float>& w, const std::vector<float>& x,
+                                int T, std::vector<double>& y, std::vector<double>& scale) {
+  auto q = round_q8(x);
+  const std::int64_t rows = em.m.rows, cols = em.m.cols, nb = cols / 32;
+  dense(w, q.x, static_cast<int>(rows), static_cast<int>(cols), T, y, scale);
+  if (em.m.type == dtype::q4_1 || em.m.type == dtype::q5_1) {
+    const auto mins = block_minimums(em);
+    for (std::int64_t t = 0; t < T; ++t)
+      for (std::int64_t r = 0; r < rows; ++r)
+        for (std::int64_t b = 0; b < nb; ++b)
+          y[static_cast<std::size_t>(t * rows + r)] +=
+              static_cast<double>(mins[static_cast<std::size_t>(r * nb + b)]) * q.s_error[static_cast<std::size_t>(t * nb + b)];
+  }
+  return std::move(q.x);
 }
 
 // Runs a product on `b` with strided x/y (ldx = cols + 3, ldy = rows + 2) and checks that the
@@ -144,10 +151,7 @@ TEST_CASE("matmul matches the reference for every weight type, precision and tok
             if (t == dtype::f16) wr = &wbf;
             dense(*wr, xr, rows, cols, T, emu, emu_scale);
           } else if (p == path::int8) {
-            auto q = round_q8(x);
-            xr = std::move(q.x);
-            dense(*wr, xr, rows, cols, T, emu, emu_scale);
-            if (t == dtype::q4_1 || t == dtype::q5_1) add_s_error(em, q, T, emu);
+            xr = emulate_int8(em, wdec, x, T, emu, emu_scale);
           } else {
             dense(*wr, xr, rows, cols, T, emu, emu_scale);
           }
@@ -318,10 +322,8 @@ TEST_CASE("K-quant weights (random blocks) give the reference's products in ever
             continue;
           }
           CHECK(w->type() == legacy);
-          auto q = round_q8(x);
           std::vector<double> emu, scale;
-          dense(wl, q.x, rows, cols, T, emu, scale);
-          if (legacy != dtype::q8_0) add_s_error(lm, q, T, emu);
+          emulate_int8(lm, wl, x, T, emu, scale);
           double worst = 0;
           for (std::size_t i = 0; i < y.size(); ++i) worst = std::max(worst, std::fabs(y[i] - emu[i]) / (scale[i] + 1e-6));
           CHECK(worst < 2e-5);
@@ -350,10 +352,8 @@ TEST_CASE("int8 activations beyond fp16's range keep fp32 scales instead of inf 
       be->matmul(*w, x.data(), cols, y.data(), rows, 1, activation::none, false);
       for (float v : y) CHECK(std::isfinite(v));
       if (path_of(be->info(), t) != path::int8) continue;
-      auto q = round_q8(x);
       std::vector<double> emu, scale;
-      dense(wdec, q.x, rows, cols, 1, emu, scale);
-      if (t == dtype::q4_1) add_s_error(em, q, 1, emu);
+      emulate_int8(em, wdec, x, 1, emu, scale);
       for (int r = 0; r < rows; ++r) CHECK(std::fabs(y[static_cast<std::size_t>(r)] - emu[static_cast<std::size_t>(r)]) <= 2e-5 * scale[static_cast<std::size_t>(r)]);
     }
   }

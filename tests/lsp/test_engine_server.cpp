@@ -57,6 +57,16 @@ class engine_fixture {
     notify("textDocument/didChange", {{"textDocument", {{"uri", uri}, {"version", ++version_}}},
                                       {"contentChanges", json::array({change})}});
   }
+  // Whether a window/showMessage sent so far contains `text`.
+  bool told(const std::string& text) const {
+    for (const auto& body : transport.sent()) {
+      auto m = json::parse(body);
+      if (m.value("method", "") == "window/showMessage" &&
+          m["params"]["message"].get<std::string>().find(text) != std::string::npos)
+        return true;
+    }
+    return false;
+  }
   std::vector<std::string> inline_items(int line, int character) {
     auto r = call("textDocument/inlineCompletion",
                   {{"textDocument", {{"uri", uri}}},
@@ -137,14 +147,7 @@ TEST_CASE("a model that cannot be loaded is reported and the server keeps answer
                   {{"textDocument", {{"uri", uri}}}, {"position", {{"line", 0}, {"character", 8}}},
                    {"context", {{"triggerKind", 2}}}});
   CHECK(r.contains("result") != r.contains("error"));
-  bool told = false;
-  for (const auto& body : a.transport.sent()) {
-    auto m = json::parse(body);
-    if (m.value("method", "") == "window/showMessage" &&
-        m["params"]["message"].get<std::string>().find("/nonexistent/model.pth") != std::string::npos)
-      told = true;
-  }
-  CHECK(told);
+  CHECK(a.told("/nonexistent/model.pth"));
   auto bad = a.call("workspace/didChangeConfiguration", {{"settings", {{"maxTokens", "many"}}}});
   (void)bad;
 }
@@ -164,14 +167,7 @@ TEST_CASE("the weights setting re-encodes the model's matrices at load, and a ba
   // K-quants are read, never produced; and a name that is no type at all.
   for (const char* bad : {"q4_k", "int3"}) {
     a.notify("workspace/didChangeConfiguration", {{"settings", {{"weights", bad}}}});
-    bool told = false;
-    for (const auto& body : a.transport.sent()) {
-      auto m = json::parse(body);
-      if (m.value("method", "") == "window/showMessage" &&
-          m["params"]["message"].get<std::string>().find("\"weights\"") != std::string::npos)
-        told = true;
-    }
-    CHECK(told);
+    CHECK(a.told("\"weights\""));
     CHECK(status()["model"]["weights"] == "bf16");
   }
   a.notify("workspace/didChangeConfiguration", {{"settings", {{"weights", "stored"}}}});

@@ -70,9 +70,12 @@ void dequantize_row(dtype t, const void* src, float* dst, std::int64_t n) noexce
 bool quantize_row(dtype t, const float* src, void* dst, std::int64_t n) noexcept;
 bool dtype_can_quantize(dtype t) noexcept;
 
+// The legacy type a K-quant's 32-element sub-blocks are, up to fp16 rounding of their scale and
+// minimum: q4_1 for Q4_K, q5_1 for Q5_K; none for Q6_K (sub-blocks of 16) and other types.
+std::optional<dtype> kquant_legacy_type(dtype t) noexcept;
 // One Q4_K (Q5_K) row of n elements rewritten as q4_1 (q5_1) blocks, for kernels without a K-quant
-// path: each 32-element sub-block is exactly such a block, with scale d * sc and minimum
-// -dmin * m rounded to fp16 (a relative 2^-11, far below the 4/5-bit step). False for other types.
+// path: each sub-block becomes such a block, with scale d * sc and minimum -dmin * m rounded to
+// fp16 (a relative 2^-11, far below the 4/5-bit step). False where kquant_legacy_type has none.
 bool kquant_to_legacy_row(dtype t, const void* src, void* dst, std::int64_t n) noexcept;
 
 }  // namespace rwkv::kernels
