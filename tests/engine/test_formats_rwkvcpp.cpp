@@ -169,3 +169,37 @@ TEST_CASE("rwkv.cpp files of removed or outdated formats are refused with advice
   test::write_file_bytes(dir + "/v102.bin", test::write_rwkvcpp(image));
   CHECK_THROWS_AS(engine::read_model_file(dir + "/v102.bin"), engine::error);
 }
+
+TEST_CASE("RWKV-5.0/5.1 models (per-head decay, no time_faaaa) are read and refused with advice", "[formats][rwkvcpp]") {
+  // rwkv.cpp's "5.1" layout made from golden v5-small: no gate, time_decay stored as
+  // exp(-exp(w)) [H,1,1] and time_first as exp(u) [H,1,1]. The reader undoes both; the engine
+  // runs RWKV-5.2 and later only, and says which models to use.
+  RWKV_REQUIRE_SHARED(pth, "golden/v5-small.pth");
+  auto image = test::rwkvcpp_from_blinkdl(engine::read_model_file(pth), false);
+  std::vector<test::rwkvcpp_tensor> kept;
+  for (auto& t : image.tensors) {
+    const bool gate = t.name.find(".att.gate.") != std::string::npos || t.name.find(".time_mix_g") != std::string::npos;
+    if (gate) continue;
+    const bool decay = t.name.find(".time_decay") != std::string::npos, faaaa = t.name.find(".time_faaaa") != std::string::npos;
+    if (decay || faaaa) {
+      const std::uint32_t H = t.ne.back();
+      std::vector<float> per_head(H, decay ? 0.5f : 1.5f);  // exp(-exp(w)) in (0, 1); exp(u) > 0
+      t.ne = {1, 1, H};
+      t.data.resize(H * 4);
+      std::memcpy(t.data.data(), per_head.data(), t.data.size());
+      if (faaaa) t.name.replace(t.name.find(".time_faaaa"), 11, ".time_first");
+    }
+    kept.push_back(std::move(t));
+  }
+  image.tensors = std::move(kept);
+  const auto dir = test::temp_dir("rwkvcpp-v51");
+  test::write_file_bytes(dir + "/v51.bin", test::write_rwkvcpp(image));
+  const auto store = engine::read_model_file(dir + "/v51.bin");
+  CHECK(store.find("blocks.0.att.time_first")->numel() == store.find("blocks.0.att.time_decay")->numel());
+  CHECK_THROWS_MATCHES(engine::model::load(dir + "/v51.bin"), engine::error,
+                       Catch::Matchers::Predicate<engine::error>([](const engine::error& e) {
+                         const std::string m = e.what();
+                         return e.code() == engine::errc::unsupported && m.find("RWKV-5.0/5.1") != std::string::npos &&
+                                m.find("5.2") != std::string::npos;
+                       }));
+}
