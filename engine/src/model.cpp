@@ -8,12 +8,15 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 namespace rwkv::engine {
 
 const char* architecture_name(architecture a) noexcept {
   switch (a) {
     case architecture::v4: return "4";
+    case architecture::v5_0: return "5.0";
+    case architecture::v5_1: return "5.1";
     case architecture::v5_2: return "5.2";
     case architecture::v6: return "6";
     case architecture::v7: return "7";
@@ -86,14 +89,33 @@ model_config config_from_tensors(const tensor_store& s) {
     c.lora_mix = static_cast<int>(dim(need(s, a0 + "time_maa_w1", why), 1) / 5);
     c.lora_decay = static_cast<int>(dim(need(s, a0 + "time_decay_w1", why), 1));
   } else if (s.contains(a0 + "ln_x.weight")) {
+    // 5.2 keeps a [heads, head_size] decay and time_faaaa; 5.0 and 5.1 one decay and one
+    // time_first per head (any shape of that many elements), 5.1 adding the gate.
     const std::string why = "looks like RWKV-5";
     const tensor& decay = need(s, a0 + "time_decay", why);
-    if (decay.shape.size() != 2 || !s.contains(a0 + "time_faaaa") || !s.contains(a0 + "gate.weight"))
-      throw error(errc::unsupported, "'" + s.source + "' is an RWKV-5.0/5.1 checkpoint (time_decay " +
-                                         decay.shape_string() + "); rwkv-lsp runs RWKV-5.2 and later — use a 5.2 (World v2) model");
-    c.arch = architecture::v5_2;
-    c.n_head = static_cast<int>(dim(decay, 0));
-    c.head_size = static_cast<int>(dim(decay, 1));
+    const bool faaaa = s.contains(a0 + "time_faaaa");
+    std::vector<std::int64_t> dims;
+    for (std::int64_t d : decay.shape)
+      if (d != 1) dims.push_back(d);
+    if (faaaa && dims.size() == 2) {
+      if (!s.contains(a0 + "gate.weight"))
+        throw error(errc::bad_model, "'" + s.source + "' looks like RWKV-5.2 (time_decay " + decay.shape_string() +
+                                         ") but lacks tensor blocks.0.att.gate.weight; re-export it");
+      c.arch = architecture::v5_2;
+      c.n_head = static_cast<int>(dims[0]);
+      c.head_size = static_cast<int>(dims[1]);
+    } else if (dims.size() <= 1) {
+      if (!faaaa) need(s, a0 + "time_first", "looks like RWKV-5.0/5.1");
+      c.arch = s.contains(a0 + "gate.weight") ? architecture::v5_1 : architecture::v5_0;
+      c.n_head = checked_int(decay.numel(), "head count", s.source);
+      if (c.n_embd % c.n_head != 0)
+        throw error(errc::bad_model, "'" + s.source + "': " + std::to_string(c.n_head) +
+                                         " heads do not divide the embedding size " + std::to_string(c.n_embd));
+      c.head_size = c.n_embd / c.n_head;
+    } else {
+      throw error(errc::bad_model, "'" + s.source + "' looks like RWKV-5 but blocks.0.att.time_decay is " +
+                                       decay.shape_string() + " (expected [heads] or [heads, head_size])");
+    }
   } else if (s.contains(a0 + "time_first")) {
     c.arch = architecture::v4;
   } else {
@@ -154,6 +176,8 @@ model::model(tensor_store store, const load_options& options) : store_(std::move
   weight_loader loader(store_, *backend_, config_, options.weight_type);
   switch (config_.arch) {
     case architecture::v4: impl_ = make_v4(loader, config_, *backend_); break;
+    case architecture::v5_0:
+    case architecture::v5_1:
     case architecture::v5_2:
     case architecture::v6: impl_ = make_v5_v6(loader, config_, *backend_); break;
     case architecture::v7: impl_ = make_v7(loader, config_, *backend_); break;

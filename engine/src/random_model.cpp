@@ -117,7 +117,8 @@ tensor_store make_random_model(const random_model_spec& spec) {
   const bool v4 = spec.arch == architecture::v4;
   const std::int64_t N = spec.head_size, H = v4 ? 0 : C / N;
   std::int64_t F = spec.n_ffn;
-  if (F == 0) F = (spec.arch == architecture::v5_2 || spec.arch == architecture::v6) ? C * 7 / 2 / 32 * 32 : 4 * C;
+  const bool v5 = spec.arch == architecture::v5_0 || spec.arch == architecture::v5_1 || spec.arch == architecture::v5_2;
+  if (F == 0) F = (v5 || spec.arch == architecture::v6) ? C * 7 / 2 / 32 * 32 : 4 * C;
   if (!v4 && (N <= 0 || C % N != 0))
     throw error(errc::bad_argument, "embedding size must be a multiple of the head size");
 
@@ -141,11 +142,20 @@ tensor_store make_random_model(const random_model_spec& spec) {
         b.mat(a + "receptance.weight", C, C, 1.0f);
         b.mat(a + "output.weight", C, C, 0.5f);
         break;
+      case architecture::v5_0:
+      case architecture::v5_1:
       case architecture::v5_2:
       case architecture::v6:
-        if (spec.arch == architecture::v5_2) {
-          for (const char* m : {"time_mix_k", "time_mix_v", "time_mix_r", "time_mix_g"}) b.vec(a + m, {1, 1, C}, 0.0f, 1.0f);
-          b.vec(a + "time_decay", {H, N}, -3.0f, 1.0f);
+        if (v5) {
+          const bool gated = spec.arch != architecture::v5_0, per_head = spec.arch != architecture::v5_2;
+          for (const char* m : {"time_mix_k", "time_mix_v", "time_mix_r"}) b.vec(a + m, {1, 1, C}, 0.0f, 1.0f);
+          if (gated) b.vec(a + "time_mix_g", {1, 1, C}, 0.0f, 1.0f);
+          if (per_head) {
+            b.vec(a + "time_decay", {H}, -3.0f, 1.0f);
+            b.vec(a + "time_first", {H}, -1.0f, 0.5f);  // the bonus is exp(time_first)
+          } else {
+            b.vec(a + "time_decay", {H, N}, -3.0f, 1.0f);
+          }
         } else {
           for (const char* m : {"time_maa_x", "time_maa_w", "time_maa_k", "time_maa_v", "time_maa_r", "time_maa_g"})
             b.vec(a + m, {1, 1, C}, 0.0f, 1.0f);
@@ -155,12 +165,12 @@ tensor_store make_random_model(const random_model_spec& spec) {
           b.mat(a + "time_decay_w1", C, spec.lora_decay, 0.5f, false);
           b.mat(a + "time_decay_w2", spec.lora_decay, C, 0.5f, false);
         }
-        b.vec(a + "time_faaaa", {H, N}, -0.5f, 0.5f);
+        if (spec.arch == architecture::v5_2 || spec.arch == architecture::v6) b.vec(a + "time_faaaa", {H, N}, -0.5f, 0.5f);
         b.mat(a + "receptance.weight", C, C, 1.0f);
         b.mat(a + "key.weight", C, C, 1.0f);
         b.mat(a + "value.weight", C, C, 1.0f);
         b.mat(a + "output.weight", C, C, 0.5f);
-        b.mat(a + "gate.weight", C, C, 1.0f);
+        if (spec.arch != architecture::v5_0) b.mat(a + "gate.weight", C, C, 1.0f);
         b.vec(a + "ln_x.weight", {C}, 0.8f, 1.2f);
         b.vec(a + "ln_x.bias", {C}, -0.1f, 0.1f);
         break;

@@ -175,7 +175,7 @@ rwkvcpp_image rwkvcpp_from_blinkdl(const engine::tensor_store& s, bool fp16) {
   img.n_embed = static_cast<std::uint32_t>(emb.shape[1]);
   img.data_type = fp16 ? 1 : 0;
   const bool v7 = s.contains("blocks.0.att.r_k"), v6 = s.contains("blocks.0.att.time_maa_x");
-  const bool v5 = s.contains("blocks.0.att.ln_x.weight"), v5_2 = s.contains("blocks.0.att.gate.weight");
+  const bool v5 = s.contains("blocks.0.att.ln_x.weight"), v5_2 = s.contains("blocks.0.att.time_faaaa");
   std::uint32_t layers = 0;
   auto add = [&](const std::string& name, std::vector<std::int64_t> shape, std::vector<float> v) {
     if (name.find(".time_") != std::string::npos) {  // squeeze
@@ -234,8 +234,9 @@ rwkvcpp_image rwkvcpp_from_blinkdl(const engine::tensor_store& s, bool fp16) {
         shape = {a, c, b};
       }
     } else if (v5) {
-      if (ends_with(name, ".time_decay")) {
-        for (float& x : v) x = std::exp(-std::exp(x));
+      const bool first = ends_with(name, ".time_first");  // 5.0: the bonus exp(time_first), [H,1,1]
+      if (ends_with(name, ".time_decay") || first) {
+        for (float& x : v) x = first ? std::exp(x) : std::exp(-std::exp(x));
         shape = v5_2 ? std::vector<std::int64_t>{shape[0], shape[1], 1} : std::vector<std::int64_t>{shape[0], 1, 1};
         rwkvcpp_tensor t2;  // reshape after squeeze, as the converter does: bypass the squeeze
         t2.name = name;

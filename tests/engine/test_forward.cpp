@@ -53,6 +53,8 @@ TEST_CASE("sequence mode on the CPU backend equals single-token mode on the refe
                  variant{architecture::v4, 64, 3, 64, kernels::dtype::f16},
                  variant{architecture::v5_2, 128, 2, 64, kernels::dtype::bf16},
                  variant{architecture::v5_2, 192, 2, 32, kernels::dtype::f32},
+                 variant{architecture::v5_0, 128, 2, 64, kernels::dtype::f32},
+                 variant{architecture::v5_1, 128, 2, 32, kernels::dtype::bf16},
                  variant{architecture::v6, 128, 3, 64, kernels::dtype::f32},
                  variant{architecture::v6, 256, 2, 64, kernels::dtype::f16},
                  variant{architecture::v7, 128, 4, 64, kernels::dtype::bf16},

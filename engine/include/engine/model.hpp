@@ -18,9 +18,13 @@
 
 namespace rwkv::engine {
 
-enum class architecture : std::uint8_t { v4, v5_2, v6, v7 };
+// The numeric values are stored in state and session files: append, never reorder.
+//   v5_0: RWKV-5.0 — per-head decay, time_first (u = exp(time_first)), no gate (rwkv.cpp calls it 5.1)
+//   v5_1: RWKV-5.1 — as 5.0 plus the silu gate
+//   v5_2: RWKV-5.2 "Eagle" — per-channel decay and time_faaaa, gate
+enum class architecture : std::uint8_t { v4, v5_2, v6, v7, v5_0, v5_1 };
 
-// "4", "5.2", "6", "7"
+// "4", "5.0", "5.1", "5.2", "6", "7"
 const char* architecture_name(architecture a) noexcept;
 
 struct model_config {

@@ -9,7 +9,8 @@
 // some values and shapes; this reader undoes each change so the store holds BlinkDL semantics:
 //   * every ".time_*" tensor is squeezed (shape only; the engine reads vectors by element count)
 //   * v4:   time_decay stored as -exp(w)            -> log(-x)
-//   * v5.1: time_decay stored as exp(-exp(w)) [H,1,1], time_first as exp(u) [H,1,1] -> logs, [H]
+//   * v5.0 (rwkv.cpp's "5.1": per-head decay, no gate): time_decay stored as exp(-exp(w)) [H,1,1]
+//           -> log(-log(x)), [H]; time_first stored as the bonus exp(time_first) [H,1,1] -> log, [H]
 //   * v5.2: time_decay stored as exp(-exp(w)) [H,N,1] -> log(-log(x)), [H,N]; time_faaaa [H,N,1]
 //   * v6:   time_faaaa [H,N,1]; time_maa_w1, time_decay_w1, time_decay_w2 transposed;
 //           time_maa_w2 permuted (5,D,C) -> (5,C,D)
@@ -132,7 +133,7 @@ class rwkvcpp_reader {
     const bool v7 = raw_.count("blocks.0.att.r_k") > 0;
     const bool v6 = raw_.count("blocks.0.att.time_maa_x") > 0;
     const bool v5 = raw_.count("blocks.0.att.ln_x.weight") > 0;
-    const bool v5_2 = v5 && raw_.count("blocks.0.att.gate.weight") > 0;
+    const bool v5_2 = v5 && raw_.count("blocks.0.att.time_faaaa") > 0;  // else per-head 5.0/5.1
     for (const auto& [name, t] : raw_) {
       const std::int64_t numel = t.numel();
       if (v7 && ends_with(name, ".att.x_rwkvag")) {

@@ -1,6 +1,8 @@
-// RWKV-5.2 "Eagle" and RWKV-6 "Finch": matrix-valued heads with per-channel decay. They share
-// projections, WKV, group norm, gate and channel mix; RWKV-6 adds data-dependent token shift
-// (time_maa LoRA) and data-dependent decay (time_decay LoRA).
+// RWKV-5 and RWKV-6 "Finch": matrix-valued heads. They share projections, WKV, group norm, gate
+// and channel mix. RWKV-5.0 and 5.1 decay each head as a whole (their per-head decay and bonus are
+// spread over the head's channels at load, so one WKV kernel serves all) and 5.0 has no gate;
+// 5.2 "Eagle" decays per channel; RWKV-6 adds data-dependent token shift (time_maa LoRA) and
+// data-dependent decay (time_decay LoRA).
 #include "common.hpp"
 
 #include <cmath>
@@ -18,9 +20,9 @@ struct layer_v5_v6 {
   std::unique_ptr<kernels::weight> maa_w1;     // v6: [5*D][C]
   std::unique_ptr<kernels::weight> maa_w2[5];  // v6: [C][D] for w, k, v, r, g
   std::unique_ptr<kernels::weight> decay_w1, decay_w2;
-  device_vector decay;  // v5.2: exp(-exp(time_decay)); v6: time_decay (raw, decay computed per token)
-  device_vector u;      // time_faaaa
-  std::unique_ptr<kernels::weight> receptance, key, value, gate, output;
+  device_vector decay;  // v5: exp(-exp(time_decay)) per channel; v6: time_decay (raw, decay computed per token)
+  device_vector u;      // time_faaaa, or exp(time_first) for v5.0/5.1; per channel
+  std::unique_ptr<kernels::weight> receptance, key, value, gate, output;  // gate: null for v5.0
   device_vector ln_x_w, ln_x_b;
   receptance_ffn ffn;
 };
@@ -30,7 +32,8 @@ enum slot : std::size_t { X, XX, DX, XW, XK, XV, XR, XG, R, K, V, G, W, Y, LORA,
 class model_v5_v6 final : public model::impl {
  public:
   model_v5_v6(weight_loader& l, const model_config& c, kernels::backend& b)
-      : c_(c), b_(b), v6_(c.arch == architecture::v6) {
+      : c_(c), b_(b), v6_(c.arch == architecture::v6), gated_(c.arch != architecture::v5_0) {
+    const bool per_head = c.arch == architecture::v5_0 || c.arch == architecture::v5_1;
     io_.load(l, c);
     const std::int64_t C = c.n_embd;
     for (int i = 0; i < c.n_layer; ++i) {
@@ -59,16 +62,24 @@ class model_v5_v6 final : public model::impl {
         L.mix_k = l.vec_from(complement(l.host_vec(a + "time_mix_k", C)));
         L.mix_v = l.vec_from(complement(l.host_vec(a + "time_mix_v", C)));
         L.mix_r = l.vec_from(complement(l.host_vec(a + "time_mix_r", C)));
-        L.mix_g = l.vec_from(complement(l.host_vec(a + "time_mix_g", C)));
-        auto decay = l.host_vec(a + "time_decay", C);
+        if (gated_) L.mix_g = l.vec_from(complement(l.host_vec(a + "time_mix_g", C)));
+        auto decay = per_head ? per_channel(l.host_vec(a + "time_decay", c.n_head)) : l.host_vec(a + "time_decay", C);
         for (float& d : decay) d = std::exp(-std::exp(d));
         L.decay = l.vec_from(std::move(decay));
       }
-      L.u = l.vec(a + "time_faaaa", C);
+      if (!per_head) {
+        L.u = l.vec(a + "time_faaaa", C);
+      } else if (l.has(a + "time_faaaa")) {
+        L.u = l.vec_from(per_channel(l.host_vec(a + "time_faaaa", c.n_head)));
+      } else {
+        auto u = per_channel(l.host_vec(a + "time_first", c.n_head));
+        for (float& x : u) x = std::exp(x);
+        L.u = l.vec_from(std::move(u));
+      }
       L.receptance = l.matrix(a + "receptance.weight", C, C);
       L.key = l.matrix(a + "key.weight", C, C);
       L.value = l.matrix(a + "value.weight", C, C);
-      L.gate = l.matrix(a + "gate.weight", C, C);
+      if (gated_) L.gate = l.matrix(a + "gate.weight", C, C);
       L.output = l.matrix(a + "output.weight", C, C);
       L.ln_x_w = l.vec(a + "ln_x.weight", C);
       L.ln_x_b = l.vec(a + "ln_x.bias", C);
@@ -118,16 +129,16 @@ class model_v5_v6 final : public model::impl {
       } else {
         const float* mixes[] = {L.mix_k.get(), L.mix_v.get(), L.mix_r.get(), L.mix_g.get()};
         float* outs[] = {xk, xv, xr, xg};
-        b_.mix(xx, dx, mixes, outs, 4, T, C);
+        b_.mix(xx, dx, mixes, outs, gated_ ? 4 : 3, T, C);
       }
       const kernels::matmul_job proj[] = {{L.receptance.get(), xr, C, r, C, activation::none, false},
                                           {L.key.get(), xk, C, k, C, activation::none, false},
                                           {L.value.get(), xv, C, v, C, activation::none, false},
                                           {L.gate.get(), xg, C, g, C, activation::silu, false}};
-      b_.matmul_many(proj, T);
+      b_.matmul_many(std::span(proj, gated_ ? 4 : 3), T);
       b_.wkv5(T, H, N, r, k, v, decay, v6_, L.u.get(), wkv, y);
       b_.group_norm(y, L.ln_x_w.get(), L.ln_x_b.get(), y, T, C, H, group_norm_eps);
-      b_.mul(y, g, y, TC);
+      if (gated_) b_.mul(y, g, y, TC);
       b_.matmul(*L.output, y, C, x, C, T, activation::none, true);
 
       L.ffn.forward(b_, s, FFN0, x, L.ln2_w.get(), L.ln2_b.get(), ffn_prev, T, C, c_.n_ffn);
@@ -136,9 +147,17 @@ class model_v5_v6 final : public model::impl {
   }
 
  private:
+  // One value per head, repeated over the head's channels.
+  std::vector<float> per_channel(const std::vector<float>& per_head) const {
+    std::vector<float> out;
+    out.reserve(static_cast<std::size_t>(c_.n_embd));
+    for (float x : per_head) out.insert(out.end(), static_cast<std::size_t>(c_.head_size), x);
+    return out;
+  }
+
   model_config c_;
   kernels::backend& b_;
-  bool v6_;
+  bool v6_, gated_;
   io_weights io_;
   std::vector<layer_v5_v6> layers_;
 };
