@@ -4,6 +4,7 @@
 // (ChatRWKV's att_one_v5 / att_one_v5_1 / 5.2 formulas), first checked against BlinkDL's 5.2 logits,
 // then run on 5.0/5.1 models derived from the golden 5.2 weights.
 #include "engine/context.hpp"
+#include "engine/convert.hpp"
 #include "engine/error.hpp"
 #include "engine/model.hpp"
 #include "engine/random_model.hpp"
@@ -322,4 +323,37 @@ TEST_CASE("RWKV-5 checkpoints with inconsistent decay shapes get clear errors", 
   bad_model(with("blocks.0.att.time_decay", {3}), "do not divide the embedding size");
   bad_model(with("blocks.0.att.time_decay", {2, 2, 2}), "expected [heads] or [heads, head_size]");
   bad_model(with("blocks.1.att.time_first", {4}), "time_first");
+}
+
+TEST_CASE("RWKV-5.0 and 5.1 checkpoints convert to safetensors and read back", "[engine][v5][formats]") {
+  RWKV_REQUIRE_SHARED(pth, "golden/v5-small.pth");
+  const auto golden = engine::read_model_file(pth);
+  const auto dir = test::temp_dir("v5-variants-convert");
+  for (bool gated : {false, true}) {
+    const auto store = per_head_variant(golden, gated);
+    const std::string path = dir + (gated ? "/v51.safetensors" : "/v50.safetensors");
+    engine::convert_options o;
+    o.format = engine::output_format::safetensors;
+    o.dtype = kernels::dtype::bf16;
+    engine::write_model(store, path, o);
+    const auto back = engine::read_model_file(path);
+    // Per-head vectors stay fp32; the matrices are bf16.
+    CHECK(back.find("blocks.0.att.time_first")->type == kernels::dtype::f32);
+    CHECK(back.find("blocks.0.att.time_decay")->type == kernels::dtype::f32);
+    CHECK(back.find("blocks.0.att.key.weight")->type == kernels::dtype::bf16);
+    auto m = engine::model::load(path);
+    CHECK(m->config().arch == (gated ? architecture::v5_1 : architecture::v5_0));
+
+    o.dtype = kernels::dtype::f32;
+    engine::write_model(store, path, o);
+    auto exact = engine::model::load(path);
+    auto direct = engine::model::from_store(engine::tensor_store(store));
+    const std::vector<std::int32_t> tokens{5, 300, 17, 17, 2, 511};
+    std::vector<float> a(512), b(512);
+    engine::context ca(exact), cb(direct);
+    auto sa = exact->initial_state(), sb = direct->initial_state();
+    REQUIRE(ca.eval(tokens, sa, a.data()) == tokens.size());
+    REQUIRE(cb.eval(tokens, sb, b.data()) == tokens.size());
+    CHECK(max_abs_diff(a, b) == 0.0f);
+  }
 }
