@@ -72,9 +72,10 @@ void output_file::commit() {
 convert_summary write_model(const tensor_store& source, const std::string& path, const convert_options& options) {
   using kernels::dtype;
   if (options.format == output_format::safetensors) {
-    if (kernels::dtype_is_quantized(options.dtype))
-      throw error(errc::bad_argument, "safetensors holds f32, f16 and bf16 weights; write GGUF for " +
-                                          std::string(kernels::dtype_name(options.dtype)));
+    for (dtype t : {options.dtype, options.head_dtype.value_or(dtype::f32)})
+      if (kernels::dtype_is_quantized(t))
+        throw error(errc::bad_argument, "safetensors holds f32, f16 and bf16 weights; write GGUF for " +
+                                            std::string(kernels::dtype_name(t)));
     return formats::write_safetensors(source, path, options);
   }
   for (dtype t : {options.dtype, options.head_dtype.value_or(dtype::f32)})

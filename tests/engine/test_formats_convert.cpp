@@ -126,10 +126,36 @@ TEST_CASE("conversion picks encodings per tensor and reports them", "[formats][c
   CHECK(back.find("blocks.1.ln1.weight")->type == kernels::dtype::f32);
   CHECK(back.find("head.weight")->type == kernels::dtype::q8_0);
 
+  // safetensors follows the same policy: projections and emb/head (--head-dtype) converted; the
+  // [heads, head_size] decay-side vectors (r_k here), LoRAs and norms stay f32.
+  engine::convert_options st;
+  st.format = engine::output_format::safetensors;
+  st.dtype = kernels::dtype::bf16;
+  st.head_dtype = kernels::dtype::f16;
+  const auto st_summary = engine::write_model(store, dir + "/bf16.safetensors", st);
+  CHECK(st_summary.tensor_types.at("bf16") == 3 * 6);
+  CHECK(st_summary.tensor_types.at("f16") == 2);
+  const auto st_back = engine::read_model_file(dir + "/bf16.safetensors");
+  CHECK(st_back.find("blocks.1.att.key.weight")->type == kernels::dtype::bf16);
+  CHECK(st_back.find("blocks.1.ffn.value.weight")->type == kernels::dtype::bf16);
+  CHECK(st_back.find("blocks.1.att.r_k")->type == kernels::dtype::f32);
+  CHECK(st_back.find("blocks.1.att.w1")->type == kernels::dtype::f32);
+  CHECK(st_back.find("emb.weight")->type == kernels::dtype::f16);
+  CHECK(st_back.find("head.weight")->type == kernels::dtype::f16);
+  RWKV_REQUIRE_SHARED(v5_pth, "golden/v5-small.pth");
+  engine::write_model(engine::read_model_file(v5_pth), dir + "/v5-bf16.safetensors", st);
+  const auto v5_back = engine::read_model_file(dir + "/v5-bf16.safetensors");
+  CHECK(v5_back.find("blocks.0.att.time_decay")->type == kernels::dtype::f32);
+  CHECK(v5_back.find("blocks.0.att.time_faaaa")->type == kernels::dtype::f32);
+  CHECK(v5_back.find("blocks.0.att.gate.weight")->type == kernels::dtype::bf16);
+
   // safetensors holds float types only.
   engine::convert_options bad;
   bad.format = engine::output_format::safetensors;
   bad.dtype = kernels::dtype::q8_0;
+  CHECK_THROWS_AS(engine::write_model(store, dir + "/x.safetensors", bad), engine::error);
+  bad.dtype = kernels::dtype::bf16;
+  bad.head_dtype = kernels::dtype::q8_0;
   CHECK_THROWS_AS(engine::write_model(store, dir + "/x.safetensors", bad), engine::error);
   // K-quants are read, never written.
   engine::convert_options k;

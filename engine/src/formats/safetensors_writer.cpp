@@ -1,7 +1,9 @@
 // safetensors with BlinkDL names and shapes, readable by the safetensors library and by us.
 //
-// Matrices and higher-rank tensors take the requested float type (f32, f16, bf16); vectors stay
-// fp32. The header is padded with spaces to a multiple of 8 bytes, as the reference writer does,
+// The large matrices take the requested float type (f32, f16, bf16): the projections of time and
+// channel mixing, and the embedding and head (or --head-dtype). Everything else stays fp32, as in
+// the GGUF writer: norms, mixes, LoRAs, and the decays and bonuses — [heads, head_size] matrices
+// in RWKV-5.2/6/7 whose rounding shows up in every token's decay. The header is padded with spaces to a multiple of 8 bytes, as the reference writer does,
 // so the data section (and every fp32 tensor in it) is aligned.
 #include "engine/error.hpp"
 #include "formats/tensor_ops.hpp"
@@ -22,6 +24,18 @@ const char* safetensors_name(kernels::dtype t) {
   }
 }
 
+// blocks.N.att.{key,value,receptance,output,gate}.weight and blocks.N.ffn.{key,value,receptance}.weight
+bool is_projection(const std::string& name) {
+  if (name.rfind("blocks.", 0) != 0) return false;
+  const std::size_t dot = name.find('.', 7);
+  if (dot == std::string::npos) return false;
+  const std::string rest = name.substr(dot + 1);
+  for (const char* part : {"att.", "ffn."})
+    for (const char* m : {"key", "value", "receptance", "output", "gate"})
+      if (rest == std::string(part) + m + ".weight") return true;
+  return false;
+}
+
 }  // namespace
 
 convert_summary write_safetensors(const tensor_store& source, const std::string& path, const convert_options& options) {
@@ -30,9 +44,8 @@ convert_summary write_safetensors(const tensor_store& source, const std::string&
     planned_tensor p;
     p.name = name;
     p.shape = t.shape;
-    std::int64_t non_unit = 0;
-    for (auto d : t.shape) non_unit += d > 1;
-    p.type = non_unit >= 2 ? options.dtype : kernels::dtype::f32;
+    const bool ends = name == "emb.weight" || name == "head.weight";
+    p.type = ends ? options.head_dtype.value_or(options.dtype) : is_projection(name) ? options.dtype : kernels::dtype::f32;
     if (t.type == p.type) p.as_stored = &t;
     else p.values = [&t] { return to_f32(t); };
     plan.push_back(std::move(p));
