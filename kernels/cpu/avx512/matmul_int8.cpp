@@ -20,7 +20,7 @@
 //  * gemv (few tokens): 16 rows at a time straight from the stored rows; thanks to the
 //    interleaved layout eight vpdpbusd leave a row's 16 block sums in 16 lanes, which are scaled
 //    by the row's scales, transposed into vectors over rows, and chained over blocks as above.
-//    Rows of 16, 24 or 32 blocks (C = 512, 768, 1024) take a variant with those widths fixed at
+//    Rows of 16, 24 or 32 blocks (C = 512, 768, 1024) take an instance with those widths fixed at
 //    compile time and the activations in registers (single-thread streaming 25 -> 27-35 GB/s
 //    at 65536 x 768 here); any other width reads the activations from L1.
 #include "avx512/dot_kernels.hpp"
@@ -129,15 +129,28 @@ inline void unpack_pair(const std::uint8_t* row, std::int64_t sb, int nbs, int h
   }
 }
 
-// Any K (the fixed-width kernel below serves the common ones): activations from L1.
-template <layout L, bool M>
+// A row's fp16 per-block values (scales, minimums) of superblock sb as fp32 lanes.
+inline __m512 block_values(const std::uint16_t* v, std::int64_t sb, int nbs) {
+  const std::uint16_t* p = v + sb * 16;
+  if (nbs == 16) return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  if (nbs == 8) return _mm512_cvtph_ps(_mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(nbs), p));
+}
+
+// NB > 0: rows of exactly NB blocks (K = 32 * NB <= 1024, the projections of 0.1B-0.4B models):
+// every superblock's width is a constant and the activation chunks stay in registers across rows.
+// NB = 0: any K, activations from L1. The arithmetic and its order are the same in both.
+template <layout L, bool M, int NB>
 void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
             const out_view& o, thread_scratch& s) {
-  const std::int64_t K = w.cols(), nb = w.blocks(), hi = w.hi_offset(), ldt = token_bytes(K);
-  const std::int64_t nsb = superblocks(K);
+  static_assert(NB >= 0 && NB <= 32);
+  constexpr int NSB = (NB + 15) / 16;
+  const std::int64_t nb = NB > 0 ? NB : w.blocks(), K = nb * 32, hi = w.hi_offset(), ldt = token_bytes(K);
+  const std::int64_t nsb = NB > 0 ? NSB : superblocks(K);
+  auto width = [nb](std::int64_t sb) { return static_cast<int>(std::min<std::int64_t>(16, nb - 16 * sb)); };
   const __m512i neg_zp = _mm512_set1_epi32(-w.zero_point());
   const auto* acts = static_cast<const std::uint8_t*>(a.converted);
-  // Scaled block sums of 16 rows, per superblock: rows are read whole, one after the other (one
+  // Block sums of 16 rows, per superblock: rows are read whole, one after the other (one
   // ascending stream for the prefetchers), and transposed to vectors over rows afterwards.
   s.rows.reserve(static_cast<std::size_t>(nsb) * 17 * 64);  // 16 rows of sums + the corrections
   auto* t2 = reinterpret_cast<__m512*>(s.rows.data());
@@ -151,107 +164,39 @@ void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
       // The zero-point corrections, -zero_point * sum(q) per block, shared by all rows.
       auto* init = reinterpret_cast<__m512i*>(t2 + nsb * 16);
       for (std::int64_t sb = 0; sb < nsb; ++sb) init[sb] = _mm512_mullo_epi32(_mm512_load_si512(xs + sb * 16), neg_zp);
+      __m512i xr[NSB > 0 ? NSB : 1][8];
+      for (int sb = 0; sb < NSB; ++sb)
+        for (int g = 0; g < 8; ++g) xr[sb][g] = _mm512_load_si512(tok + sb * 512 + g * 64);
       for (int r = 0; r < 16; ++r) {
         const std::int64_t row = rb + std::min(r, nr - 1);  // repeats are never stored
         const std::uint8_t* p = w.row(row);
+#pragma GCC unroll 2
         for (std::int64_t sb = 0; sb < nsb; ++sb) {
-          const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
-          auto x = [&](int g) { return _mm512_load_si512(tok + sb * 512 + g * 64); };
+          auto x = [&](int g) {
+            if constexpr (NB > 0) return xr[sb][g];
+            else return _mm512_load_si512(tok + sb * 512 + g * 64);
+          };
           // Two chains (integers: any order gives the same exact sums).
           __m512i acc = init[sb], acc1 = _mm512_setzero_si512();
           for (int h = 0; h < 4; ++h) {
             __m512i c0, c1;
-            unpack_pair<L>(p, sb, nbs, h, hi, c0, c1);
+            unpack_pair<L>(p, sb, width(sb), h, hi, c0, c1);
             acc = _mm512_dpbusd_epi32(acc, c0, x(2 * h));
             acc1 = _mm512_dpbusd_epi32(acc1, c1, x(2 * h + 1));
           }
           t2[sb * 16 + r] = _mm512_castsi512_ps(_mm512_add_epi32(acc, acc1));  // scaled below
         }
-        // The scales sit at the row's end: reading them after the quants keeps one ascending stream.
+        // The scales sit at the row's end: reading them after all quants keeps one ascending stream.
+#pragma GCC unroll 2
         for (std::int64_t sb = 0; sb < nsb; ++sb) {
-          const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
-          const __m512 sw = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(nbs), w.scales(row) + sb * 16));
-          __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_castps_si512(t2[sb * 16 + r])), sw);
-          if constexpr (M) {
-            const __m512 mw = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(nbs), w.mins(row) + sb * 16));
-            v = _mm512_fmadd_ps(mw, _mm512_load_ps(xsd + sb * 16), v);
-          }
+          __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_castps_si512(t2[sb * 16 + r])),
+                                   block_values(w.scales(row), sb, width(sb)));
+          if constexpr (M) v = _mm512_fmadd_ps(block_values(w.mins(row), sb, width(sb)), _mm512_load_ps(xsd + sb * 16), v);
           t2[sb * 16 + r] = v;
         }
       }
       __m512 f = _mm512_setzero_ps();
       for (std::int64_t sb = 0; sb < nsb; ++sb) {
-        const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
-        __m512 v[16];
-        for (int r = 0; r < 16; ++r) v[r] = t2[sb * 16 + r];
-        transpose(v);  // v[l]: block sb*16 + l of the 16 rows
-        for (int l = 0; l < nbs; ++l) f = _mm512_fmadd_ps(v[l], _mm512_set1_ps(xd[sb * 16 + l]), f);
-      }
-      store_act(o.y + t * o.ldy + rb, f, nr, o.act, o.accumulate);
-    }
-  }
-}
-
-// A row's fp16 per-block values (scales, minimums) of superblock sb as fp32 lanes.
-inline __m512 block_values(const std::uint16_t* v, std::int64_t sb, int nbs) {
-  const std::uint16_t* p = v + sb * 16;
-  if (nbs == 16) return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  if (nbs == 8) return _mm512_cvtph_ps(_mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
-  return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(nbs), p));
-}
-
-// gemv_t for rows of exactly NB blocks (K = 32 * NB <= 1024, the projections of 0.1B-0.4B
-// models), with the same arithmetic in the same order: every superblock's width is a constant,
-// activation chunks stay in registers across rows, and a row's block sums are scaled as soon as
-// its dots are done instead of in a second pass over the 16 rows.
-template <layout L, bool M, int NB>
-void gemv_fixed(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
-                const out_view& o, thread_scratch& s) {
-  constexpr int NSB = (NB + 15) / 16;
-  constexpr auto width = [](int sb) { return std::min(16, NB - 16 * sb); };
-  const std::int64_t hi = w.hi_offset(), ldt = token_bytes(32 * NB);
-  const __m512i neg_zp = _mm512_set1_epi32(-w.zero_point());
-  const auto* acts = static_cast<const std::uint8_t*>(a.converted);
-  s.rows.reserve(static_cast<std::size_t>(NSB) * 16 * 64);
-  auto* t2 = reinterpret_cast<__m512*>(s.rows.data());
-  for (std::int64_t rb = r0; rb < r1; rb += 16) {
-    const int nr = static_cast<int>(std::min<std::int64_t>(16, r1 - rb));
-    for (std::int64_t t = 0; t < T; ++t) {
-      const std::uint8_t* tok = acts + t * ldt;
-      const auto* xd = reinterpret_cast<const float*>(tok + NSB * 512);
-      const auto* xs = reinterpret_cast<const std::int32_t*>(xd + NSB * 16);
-      const auto* xsd = reinterpret_cast<const float*>(xs + NSB * 16);
-      __m512i init[NSB], xr[NSB][8];
-      for (int sb = 0; sb < NSB; ++sb) {
-        init[sb] = _mm512_mullo_epi32(_mm512_load_si512(xs + sb * 16), neg_zp);
-        for (int g = 0; g < 8; ++g) xr[sb][g] = _mm512_load_si512(tok + sb * 512 + g * 64);
-      }
-      for (int r = 0; r < 16; ++r) {
-        const std::int64_t row = rb + std::min(r, nr - 1);  // repeats are never stored
-        const std::uint8_t* p = w.row(row);
-        __m512i sums[NSB];
-        [&]<int... SB>(std::integer_sequence<int, SB...>) {
-          ([&] {
-            __m512i acc = init[SB], acc1 = _mm512_setzero_si512();
-            for (int h = 0; h < 4; ++h) {
-              __m512i c0, c1;
-              unpack_pair<L>(p, SB, width(SB), h, hi, c0, c1);
-              acc = _mm512_dpbusd_epi32(acc, c0, xr[SB][2 * h]);
-              acc1 = _mm512_dpbusd_epi32(acc1, c1, xr[SB][2 * h + 1]);
-            }
-            sums[SB] = _mm512_add_epi32(acc, acc1);
-          }(), ...);
-          // The scales sit at the row's end: reading them after all quants keeps one ascending
-          // stream (interleaving them with the superblocks cost 8% at two threads).
-          ([&] {
-            __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(sums[SB]), block_values(w.scales(row), SB, width(SB)));
-            if constexpr (M) v = _mm512_fmadd_ps(block_values(w.mins(row), SB, width(SB)), _mm512_load_ps(xsd + SB * 16), v);
-            t2[SB * 16 + r] = v;
-          }(), ...);
-        }(std::make_integer_sequence<int, NSB>{});
-      }
-      __m512 f = _mm512_setzero_ps();
-      for (int sb = 0; sb < NSB; ++sb) {
         __m512 v[16];
         for (int r = 0; r < 16; ++r) v[r] = t2[sb * 16 + r];
         transpose(v);  // v[l]: block sb*16 + l of the 16 rows
@@ -266,11 +211,11 @@ template <layout L, bool M>
 void gemv_dispatch(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
                    const out_view& o, thread_scratch& s) {
   switch (w.blocks()) {  // the widths of 0.1B-0.4B models (C = 768, 1024), and 512
-    case 16: return gemv_fixed<L, M, 16>(w, a, T, r0, r1, o, s);
-    case 24: return gemv_fixed<L, M, 24>(w, a, T, r0, r1, o, s);
-    case 32: return gemv_fixed<L, M, 32>(w, a, T, r0, r1, o, s);
+    case 16: return gemv_t<L, M, 16>(w, a, T, r0, r1, o, s);
+    case 24: return gemv_t<L, M, 24>(w, a, T, r0, r1, o, s);
+    case 32: return gemv_t<L, M, 32>(w, a, T, r0, r1, o, s);
   }
-  gemv_t<L, M>(w, a, T, r0, r1, o, s);
+  gemv_t<L, M, 0>(w, a, T, r0, r1, o, s);
 }
 
 // --- gemm ------------------------------------------------------------------------------------------
