@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 namespace rwkv::kernels {
@@ -65,32 +66,51 @@ const char* dot_instruction_name(dot_instruction d) noexcept {
   return "?";
 }
 
-double measure_read_gb_s(int threads, std::size_t bytes, int reps) {
-  threads = std::max(1, threads);
-  const std::size_t n = bytes / sizeof(float) / (128 * static_cast<std::size_t>(threads)) * 128 * threads;
-  if (n == 0) return 0;
+struct read_probe::impl {
+  int threads = 1;
+  std::size_t n = 0;  // floats, a multiple of 128 per thread
   // In 2 MiB pages like the weights (cpu_weight.hpp): the probe measures memory, not the TLB.
   cpu::aligned_bytes buffer;
+  std::unique_ptr<tbb::task_arena> arena;
+  mutable std::vector<float> sink;
+};
+
+read_probe::read_probe(int threads, std::size_t bytes) : p_(std::make_unique<impl>()) {
+  p_->threads = std::max(1, threads);
+  const auto t = static_cast<std::size_t>(p_->threads);
+  const std::size_t n = bytes / sizeof(float) / (128 * t) * 128 * t;
+  if (n == 0) return;
   try {
-    buffer.reserve(n * sizeof(float));  // zero-filled: every page faulted in before timing
+    p_->buffer.reserve(n * sizeof(float));  // zero-filled: every page faulted in before timing
   } catch (const std::bad_alloc&) {
-    return 0;
+    return;
   }
-  const auto* p = reinterpret_cast<const float*>(buffer.data());
-  tbb::task_arena arena(threads);
-  const std::size_t per = n / static_cast<std::size_t>(threads);
-  std::vector<float> sink(static_cast<std::size_t>(threads));
+  p_->n = n;
+  p_->arena = std::make_unique<tbb::task_arena>(p_->threads);
+  p_->sink.resize(t);
+}
+
+read_probe::~read_probe() = default;
+
+bool read_probe::ok() const noexcept { return p_->n > 0; }
+
+double read_probe::measure(int reps) const {
+  if (!ok()) return 0;
+  const auto* p = reinterpret_cast<const float*>(p_->buffer.data());
+  const std::size_t per = p_->n / static_cast<std::size_t>(p_->threads);
   const bool wide = have_avx512();
   double best = 0;
   for (int r = 0; r < reps; ++r) {
-    const double s = timed_parallel(arena, threads, [&](int i) {
+    const double s = timed_parallel(*p_->arena, p_->threads, [&](int i) {
       const float* q = p + per * static_cast<std::size_t>(i);
-      sink[static_cast<std::size_t>(i)] += wide ? cpu::avx512::read_stream(q, per) : read_portable(q, per);
+      p_->sink[static_cast<std::size_t>(i)] += wide ? cpu::avx512::read_stream(q, per) : read_portable(q, per);
     });
-    best = std::max(best, static_cast<double>(n * sizeof(float)) / s / 1e9);
+    best = std::max(best, static_cast<double>(p_->n * sizeof(float)) / s / 1e9);
   }
   return best;
 }
+
+double measure_read_gb_s(int threads, std::size_t bytes, int reps) { return read_probe(threads, bytes).measure(reps); }
 
 double measure_peak_gflop_s(dot_instruction d, int threads) {
   threads = std::max(1, threads);

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -189,4 +190,33 @@ TEST_CASE("usage errors exit with code 2 and say what is wrong", "[cli]") {
   r = cli({"bench", "--help"});  // a command's own usage, on stdout
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("usage: rwkv-lsp bench ") != std::string::npos);
+}
+
+TEST_CASE("bench reports each generation run against the bandwidth read around it", "[cli][bench]") {
+  RWKV_REQUIRE_SHARED(model, "golden/v7-small.pth");
+  auto r = cli({"bench", "--model", model, "--prefill", "8", "--gen", "4", "--runs", "3", "--threads", "1"});
+  REQUIRE(r.exit_code == 0);
+  const auto out = json::parse(r.out);
+  const auto gen = out.at("gen_tok_s_runs").get<std::vector<double>>();
+  const auto reads = out.at("gen_read_gb_s_runs").get<std::vector<double>>();
+  const auto fractions = out.at("gen_fraction_of_bandwidth_runs").get<std::vector<double>>();
+  REQUIRE(gen.size() == 3);
+  REQUIRE(reads.size() == 3);
+  REQUIRE(fractions.size() == 3);
+  const double bytes = out.at("bytes_per_token").get<double>(), best = out.at("machine_read_gb_s").get<double>();
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(reads[i] > 0);
+    CHECK(reads[i] <= best);  // the best reading of the whole run includes the bracketing ones
+    CHECK(fractions[i] == Approx(bytes * gen[i] / 1e9 / reads[i]));
+  }
+  auto sorted = fractions;
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(out.at("gen_fraction_of_bandwidth").get<double>() == Approx(sorted[1]));
+  CHECK(out.at("gen_fraction_of_best_bandwidth").get<double>() ==
+        Approx(bytes * out.at("gen_tok_s").get<double>() / 1e9 / best));
+  CHECK(out.at("peak_rss_mb").get<double>() < 256);  // measured before the probe's 256 MiB buffer
+
+  r = cli({"bench", "--model", model, "--prefill", "8", "--gen", "4", "--no-probe"});
+  REQUIRE(r.exit_code == 0);
+  CHECK_FALSE(json::parse(r.out).contains("gen_fraction_of_bandwidth"));
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 
 namespace rwkv::kernels {
 
@@ -25,6 +26,24 @@ const char* dot_instruction_name(dot_instruction d) noexcept;  // "vfmadd231ps",
 // machine only ever slows a pass (two vCPUs of a VM measured 35-56 GB/s in consecutive runs), so
 // the best of many is the machine's figure.
 double measure_read_gb_s(int threads, std::size_t bytes = std::size_t{256} << 20, int reps = 12);
+
+// The same probe keeping its buffer (allocated and faulted in once), for readings taken between
+// other work: what a VM gives moves within seconds (this one: 36 or 62 GB/s, minutes apart), so a
+// generation run is best compared with the bandwidth measured right around it.
+class read_probe {
+ public:
+  explicit read_probe(int threads, std::size_t bytes = std::size_t{256} << 20);
+  ~read_probe();
+  read_probe(const read_probe&) = delete;
+  read_probe& operator=(const read_probe&) = delete;
+
+  bool ok() const noexcept;       // false when the buffer could not be allocated
+  double measure(int reps) const;  // best of `reps` passes in GB/s; 0 when !ok()
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> p_;
+};
 
 // Sustained GFLOP/s (GOP/s for int8) of the instruction at its widest vector form; 0 when this
 // CPU lacks it.
