@@ -308,3 +308,29 @@ TEST_CASE("results do not depend on the thread count", "[engine][forward][chunki
   CHECK(states[0] == states[1]);
   CHECK(states[0] == states[2]);
 }
+
+TEST_CASE("a requested block type gives LoRAs q8_0, and bf16 where their rows are short", "[engine][forward]") {
+  engine::random_model_spec spec;  // C = 256; LoRAs: decay 64, a 64, value 32, gate 128
+  spec.n_embd = 256;
+  spec.n_layer = 2;
+  auto bytes = [](kernels::dtype t, std::int64_t rows, std::int64_t cols) {
+    return static_cast<std::size_t>(rows * kernels::dtype_row_bytes(t, cols));
+  };
+  const std::int64_t C = spec.n_embd, F = 4 * C;
+  for (auto type : {kernels::dtype::q8_0, kernels::dtype::q4_0}) {
+    INFO(kernels::dtype_name(type));
+    engine::load_options o;
+    o.weight_type = type;
+    auto m = engine::model::from_store(engine::make_random_model(spec), o);
+    std::size_t want = bytes(type, spec.n_vocab, C);  // the head
+    for (int layer = 0; layer < spec.n_layer; ++layer) {
+      want += 4 * bytes(type, C, C) + bytes(type, F, C) + bytes(type, C, F);
+      for (int d : {spec.lora_decay, spec.lora_aaa, spec.lora_gate, layer > 0 ? spec.lora_value : 0}) {
+        if (d == 0) continue;  // layer 0 has no value LoRA
+        want += bytes(kernels::dtype::q8_0, d, C);  // first stage: rows of C = 256 values
+        want += bytes(kernels::dtype::bf16, C, d);  // second stage: rows of 32-128 values
+      }
+    }
+    CHECK(m->bytes_per_token() == want);
+  }
+}

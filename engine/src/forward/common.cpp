@@ -141,7 +141,7 @@ std::unique_ptr<kernels::weight> weight_loader::matrix_slice_transposed(const st
   params_ += in * out;
   matmul_params_ += in * out;
   std::optional<kernels::dtype> want = prefer_;
-  if (want && kernels::dtype_is_quantized(*want)) want = kernels::dtype::q8_0;
+  if (want && kernels::dtype_is_quantized(*want)) want = in >= 256 ? kernels::dtype::q8_0 : kernels::dtype::bf16;
   const kernels::matrix m{type, out, in, host->data()};
   auto w = want ? backend_.prepare(m, *want) : backend_.prepare(m);
   if (w->owned_bytes() == 0) {  // the weight borrows the transposed copy: keep it

@@ -66,8 +66,11 @@ class weight_loader {
   std::unique_ptr<kernels::weight> head_matrix(const std::string& name, std::int64_t rows, std::int64_t cols);
   // A small matrix stored [in][out] (x @ W convention) turned into [out][in], keeping its stored
   // element type (fp32/fp16/bf16; block formats become fp32) unless a weight type was asked for.
-  // Requested 4/5-bit types give these LoRA matrices q8_0: they are small (a few % of the bytes)
-  // and feed exponentials (decay), where 4-bit errors would show.
+  // A requested block type gives these LoRA matrices q8_0: they are small (a few % of the bytes)
+  // and feed exponentials (decay), where 4-bit errors would show. Rows shorter than 256 values (the
+  // second LoRA stages, 32-128 wide in 0.1B-0.4B models) take bf16 instead: the int8 kernels work
+  // in superblocks of 512 values, mostly empty there (0.1B, one thread: 10 us per 768 x 64
+  // product in q8_0 against 4 us in bf16).
   std::unique_ptr<kernels::weight> matrix_transposed(const std::string& name, std::int64_t in, std::int64_t out);
   // A matrix that is a slice of a 3-D tensor [n][in][out], transposed to [out][in] as above.
   std::unique_ptr<kernels::weight> matrix_slice_transposed(const std::string& name, std::int64_t n, std::int64_t index,
