@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
+#include <string>
 
 namespace rwkv::cli {
 
@@ -24,17 +26,33 @@ kernels::dtype parse_dtype(const std::string& option, const std::string& value) 
   return *t;
 }
 
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The output format: --format when given, else the --out file's extension. A .gguf named
+// safetensors (or the reverse) would load — readers go by content — but mislead whoever sees it.
+std::string output_format(const std::string& out, const std::optional<std::string>& option) {
+  const std::string by_name = ends_with(out, ".gguf") ? "gguf" : ends_with(out, ".safetensors") ? "safetensors" : "";
+  if (option) {
+    if (*option != "gguf" && *option != "safetensors") throw usage_error("--format must be gguf or safetensors");
+    if (!by_name.empty() && by_name != *option)
+      throw usage_error("--format " + *option + " but '" + out + "' is named ." + by_name + "; rename it or drop --format");
+    return *option;
+  }
+  if (by_name.empty())
+    throw usage_error("cannot tell the output format from '" + out + "': name it .gguf or .safetensors, or give --format");
+  return by_name;
+}
+
 }  // namespace
 
 int cmd_convert(int argc, char** argv) {
   args a(argc, argv, 2, {"--in", "--out", "--dtype", "--head-dtype", "--format", "--vocab"}, {});
   const std::string in = a.require("--in"), out = a.require("--out");
   engine::convert_options o;
-  const std::string format = a.get_or("--format", "gguf");
-  if (format == "safetensors")
-    o.format = engine::output_format::safetensors;
-  else if (format != "gguf")
-    throw usage_error("--format must be gguf or safetensors");
+  const std::string format = output_format(out, a.get("--format"));
+  if (format == "safetensors") o.format = engine::output_format::safetensors;
   o.dtype = parse_dtype("--dtype", a.get_or("--dtype", "f32"));
   if (auto h = a.get("--head-dtype")) o.head_dtype = parse_dtype("--head-dtype", *h);
   o.vocab_path = a.get_or("--vocab", "");

@@ -34,7 +34,8 @@ const command commands[] = {
      rwkv::cli::cmd_pull},
     {"models", "models [--cache DIR]", rwkv::cli::cmd_models},
     {"convert",
-     "convert --in MODEL --out FILE [--format gguf|safetensors] [--dtype f32|f16|bf16|q8_0|q5_1|q5_0|q4_1|q4_0] "
+     "convert --in MODEL --out FILE.gguf|FILE.safetensors [--format gguf|safetensors] "
+     "[--dtype f32|f16|bf16|q8_0|q5_1|q5_0|q4_1|q4_0] "
      "[--head-dtype T] [--vocab rwkv_vocab_v20230424.txt]",
      rwkv::cli::cmd_convert},
 };

@@ -220,3 +220,31 @@ TEST_CASE("bench reports each generation run against the bandwidth read around i
   REQUIRE(r.exit_code == 0);
   CHECK_FALSE(json::parse(r.out).contains("gen_fraction_of_bandwidth"));
 }
+
+TEST_CASE("convert writes the format its output is named for, and says when it cannot tell", "[cli][convert]") {
+  RWKV_REQUIRE_SHARED(model, "golden/v7-small.pth");
+  static const std::string dir = test::temp_dir("cli-convert");
+  for (const std::string& format : {std::string("gguf"), std::string("safetensors")}) {
+    INFO(format);
+    const std::string out = dir + "/v7." + format;
+    auto r = cli({"convert", "--in", model, "--out", out, "--dtype", "f16"});
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out).at("out_format") == format);
+    r = cli({"info", "--model", out});
+    REQUIRE(r.exit_code == 0);
+    CHECK(json::parse(r.out).at("format") == format);  // read by content: the bytes are that format
+  }
+  auto r = cli({"convert", "--in", model, "--out", dir + "/v7.bin"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("name it .gguf or .safetensors") != std::string::npos);
+  r = cli({"convert", "--in", model, "--out", dir + "/v7.bin", "--format", "safetensors"});
+  CHECK(r.exit_code == 0);
+  r = cli({"convert", "--in", model, "--out", dir + "/v7.gguf", "--format", "safetensors"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("is named .gguf") != std::string::npos);
+  r = cli({"convert", "--in", model, "--out", dir + "/v7.gguf", "--format", "onnx"});
+  CHECK(r.exit_code == 2);
+  r = cli({"convert", "--in", dir + "/no-such-model.pth", "--out", dir + "/x.gguf"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("no-such-model.pth") != std::string::npos);
+}
