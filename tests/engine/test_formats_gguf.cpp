@@ -52,6 +52,12 @@ TEST_CASE("GGUF embeds the World vocabulary the way llama.cpp does, and reads it
   REQUIRE(back.vocab.size() == 65536);
   CHECK(back.vocab[0].empty());      // "<s>", control
   CHECK(back.vocab[65535].empty());  // "[PAD65535]", unused
+  // The special tokens and chat format llama.cpp's converter sets: without them llama.cpp would
+  // never stop generating.
+  CHECK(back.metadata.at("tokenizer.ggml.bos_token_id") == "0");
+  CHECK(back.metadata.at("tokenizer.ggml.eos_token_id") == "0");
+  CHECK(back.metadata.at("tokenizer.ggml.eot_token_id") == "261");
+  CHECK(back.metadata.at("tokenizer.chat_template") == "rwkv-world");
   const auto file_bytes = test::read_file_bytes(dir + "/world.gguf");
   const std::string pad = "[PAD65535]";
   CHECK_NOTHROW(find_bytes(file_bytes, pad.data(), pad.size()));

@@ -324,6 +324,12 @@ convert_summary write_gguf(const tensor_store& source, const std::string& path, 
     kv.str("tokenizer.ggml.model", "rwkv");
     kv.strings("tokenizer.ggml.tokens", tokens);
     kv.i32s("tokenizer.ggml.token_type", types);
+    // As llama.cpp's converter writes them: <s> (id 0) begins and ends a text, "\n\n" ends a turn
+    // (without these llama.cpp has no end-of-generation token), and its built-in World chat format.
+    kv.u32("tokenizer.ggml.bos_token_id", 0);
+    kv.u32("tokenizer.ggml.eos_token_id", 0);
+    if (raw_tokens.size() > 261 && raw_tokens[261] == "\n\n") kv.u32("tokenizer.ggml.eot_token_id", 261);
+    kv.str("tokenizer.chat_template", "rwkv-world");
     summary.vocabulary = true;
   } else {
     // llama.cpp requires the key; "no_vocab" is its value for a model without a vocabulary
