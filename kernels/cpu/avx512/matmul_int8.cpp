@@ -32,6 +32,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -48,27 +49,62 @@ std::int64_t superblocks(std::int64_t K) { return (K / 32 + 15) / 16; }
 // and s / d.
 std::int64_t token_bytes(std::int64_t K) { return superblocks(K) * (512 + 16 * 12); }
 
-inline float round_to_fp16(float v) { return _cvtsh_ss(_cvtss_sh(v, _MM_FROUND_TO_NEAREST_INT)); }
+// Up to 16 blocks of 32 values (nbs of them; the rest read as zeros): quants in natural order into
+// q[nbs * 32], and per block (one lane each, zero beyond nbs) the scale d, the integer sum of the
+// quants and s / d. The per-block maxima and sums are reduced for all 16 blocks at once.
+struct superblock_scales {
+  __m512 d, s_over_d;
+  __m512i sum;
+};
+superblock_scales quantize_superblock(const float* x, int nbs, std::int8_t* q) {
+  __m512 x0[16], x1[16], m[16];
+  for (int b = 0; b < 16; ++b) {
+    x0[b] = b < nbs ? _mm512_loadu_ps(x + b * 32) : _mm512_setzero_ps();
+    x1[b] = b < nbs ? _mm512_loadu_ps(x + b * 32 + 16) : _mm512_setzero_ps();
+    m[b] = _mm512_max_ps(_mm512_abs_ps(x0[b]), _mm512_abs_ps(x1[b]));
+  }
+  const __m512 amax = reduce_rows(m, [](__m512 a, __m512 b) { return _mm512_max_ps(a, b); });
+  const __m512 db = _mm512_div_ps(amax, _mm512_set1_ps(127.0f));
+  const __m512 id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(db, _mm512_setzero_ps(), _CMP_NEQ_OQ), _mm512_set1_ps(1.0f), db);
+  alignas(64) float ids[16];
+  _mm512_store_ps(ids, id);
+  __m512 sums[16];
+  for (int b = 0; b < 16; ++b) {
+    if (b >= nbs) {
+      sums[b] = _mm512_setzero_ps();
+      continue;
+    }
+    const __m512 ib = _mm512_set1_ps(ids[b]);
+    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(x0[b], ib)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(x1[b], ib));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32), _mm512_cvtsepi32_epi8(q0));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32 + 16), _mm512_cvtsepi32_epi8(q1));
+    sums[b] = _mm512_castsi512_ps(_mm512_add_epi32(q0, q1));
+  }
+  const __m512i sum = _mm512_castps_si512(reduce_rows(sums, [](__m512 a, __m512 b) {
+    return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(a), _mm512_castps_si512(b)));
+  }));
+  // fp16 as ggml, except where fp16 cannot hold the value: there ggml would lose the block
+  // (scale 0) or make inf / NaN, and fp32 keeps the products right.
+  auto round_fp16 = [](__m512 v) { return _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); };
+  const __m512 sumf = _mm512_cvtepi32_ps(sum);
+  const __m512 d16 = round_fp16(db), s16 = round_fp16(_mm512_mul_ps(sumf, db));
+  const __m512 inf = _mm512_set1_ps(std::numeric_limits<float>::infinity());
+  const __mmask16 fits = _mm512_cmp_ps_mask(d16, _mm512_setzero_ps(), _CMP_GT_OQ) &
+                         _mm512_cmp_ps_mask(_mm512_abs_ps(d16), inf, _CMP_LT_OQ) &
+                         _mm512_cmp_ps_mask(_mm512_abs_ps(s16), inf, _CMP_LT_OQ);
+  return {_mm512_mask_blend_ps(fits, db, d16), _mm512_mask_blend_ps(fits, sumf, _mm512_div_ps(s16, d16)), sum};
+}
 
 // One token in natural order: q[K], d[nb], sum[nb], s_over_d[nb]. K is a multiple of 32.
 void quantize_row(const float* x, std::int64_t K, std::int8_t* q, float* d, std::int32_t* s, float* s_over_d) {
   const std::int64_t nb = K / 32;
-  for (std::int64_t b = 0; b < nb; ++b) {
-    const __m512 x0 = _mm512_loadu_ps(x + b * 32), x1 = _mm512_loadu_ps(x + b * 32 + 16);
-    const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(x0), _mm512_abs_ps(x1)));
-    const float db = amax / 127.0f;
-    const __m512 id = _mm512_set1_ps(db != 0.0f ? 1.0f / db : 0.0f);
-    const __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(x0, id)), q1 = _mm512_cvtps_epi32(_mm512_mul_ps(x1, id));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32), _mm512_cvtsepi32_epi8(q0));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32 + 16), _mm512_cvtsepi32_epi8(q1));
-    const std::int32_t sum = _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
-    // fp16 as ggml, except where fp16 cannot hold the value: there ggml would lose the block
-    // (scale 0) or make inf / NaN, and fp32 keeps the products right.
-    const float d16 = round_to_fp16(db), s16 = round_to_fp16(static_cast<float>(sum) * db);
-    const bool fits = d16 > 0.0f && std::isfinite(d16) && std::isfinite(s16);
-    d[b] = fits ? d16 : db;
-    s[b] = sum;
-    s_over_d[b] = fits ? s16 / d16 : static_cast<float>(sum);
+  for (std::int64_t b0 = 0; b0 < nb; b0 += 16) {
+    const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - b0));
+    const auto sc = quantize_superblock(x + b0 * 32, nbs, q + b0 * 32);
+    const __mmask16 m = tail_mask(nbs);
+    _mm512_mask_storeu_ps(d + b0, m, sc.d);
+    _mm512_mask_storeu_epi32(s + b0, m, sc.sum);
+    _mm512_mask_storeu_ps(s_over_d + b0, m, sc.s_over_d);
   }
 }
 
@@ -79,16 +115,19 @@ void quantize_token_interleaved(const float* x, std::int64_t K, std::uint8_t* to
   auto* d = reinterpret_cast<float*>(tok + nsb * 512);
   auto* sum = reinterpret_cast<std::int32_t*>(d + nsb * 16);
   auto* sod = reinterpret_cast<float*>(sum + nsb * 16);
+  // Granule g (4 quants) of block l goes to lane l of vector g.
+  const __m512i granules = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                              _mm512_set1_epi32(8));
   for (std::int64_t sb = 0; sb < nsb; ++sb) {
-    const std::int64_t nbs = std::min<std::int64_t>(16, nb - sb * 16);
-    quantize_row(x + sb * 512, nbs * 32, q, d + sb * 16, sum + sb * 16, sod + sb * 16);
-    for (std::int64_t l = nbs; l < 16; ++l) d[sb * 16 + l] = 0, sum[sb * 16 + l] = 0, sod[sb * 16 + l] = 0;
+    const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
+    const auto sc = quantize_superblock(x + sb * 512, nbs, q);
+    _mm512_store_ps(d + sb * 16, sc.d);  // lanes beyond nbs are zero
+    _mm512_store_si512(sum + sb * 16, sc.sum);
+    _mm512_store_ps(sod + sb * 16, sc.s_over_d);
     for (int g = 0; g < 8; ++g)
-      for (int l = 0; l < 16; ++l) {
-        std::int32_t v = 0;
-        if (l < nbs) std::memcpy(&v, q + l * 32 + g * 4, 4);
-        xq[sb * 128 + g * 16 + l] = v;
-      }
+      _mm512_store_si512(xq + sb * 128 + g * 16,
+                         _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), tail_mask(nbs),
+                                                     _mm512_add_epi32(granules, _mm512_set1_epi32(g)), q, 4));
   }
 }
 

@@ -104,21 +104,25 @@ inline void transpose(vf (&r)[16]) {
   }
 }
 
-// Horizontal sums of 16 vectors at once: lane i of the result = sum of v[i] (45 shuffles/adds
-// instead of 16 separate reductions).
-inline vf reduce_rows(const vf (&v)[16]) {
+// Horizontal reductions of 16 vectors at once: lane i of the result = op over the lanes of v[i]
+// (45 shuffles/ops instead of 16 separate reductions). `op` combines two vectors lane by lane
+// (it may reinterpret the bits, e.g. as int32).
+template <class Op>
+inline vf reduce_rows(const vf (&v)[16], Op op) {
   vf s[8];
-  for (int i = 0; i < 8; ++i)
-    s[i] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
+  for (int i = 0; i < 8; ++i) s[i] = op(_mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]), _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]));
   vf q[4];
   for (int i = 0; i < 4; ++i) {
     auto a = _mm512_castps_pd(s[2 * i]), b = _mm512_castps_pd(s[2 * i + 1]);
-    q[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+    q[i] = op(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
   }
-  vf u0 = _mm512_add_ps(_mm512_shuffle_f32x4(q[0], q[1], 0x88), _mm512_shuffle_f32x4(q[0], q[1], 0xDD));
-  vf u1 = _mm512_add_ps(_mm512_shuffle_f32x4(q[2], q[3], 0x88), _mm512_shuffle_f32x4(q[2], q[3], 0xDD));
-  return _mm512_add_ps(_mm512_shuffle_f32x4(u0, u1, 0x88), _mm512_shuffle_f32x4(u0, u1, 0xDD));
+  vf u0 = op(_mm512_shuffle_f32x4(q[0], q[1], 0x88), _mm512_shuffle_f32x4(q[0], q[1], 0xDD));
+  vf u1 = op(_mm512_shuffle_f32x4(q[2], q[3], 0x88), _mm512_shuffle_f32x4(q[2], q[3], 0xDD));
+  return op(_mm512_shuffle_f32x4(u0, u1, 0x88), _mm512_shuffle_f32x4(u0, u1, 0xDD));
 }
+
+// Horizontal sums of 16 vectors at once: lane i of the result = sum of v[i].
+inline vf reduce_rows(const vf (&v)[16]) { return reduce_rows(v, [](vf a, vf b) { return _mm512_add_ps(a, b); }); }
 
 // Sums of four vectors as [sum a, sum b, sum c, sum d].
 inline __m128 hsum4(vf a, vf b, vf c, vf d) {
