@@ -150,12 +150,12 @@ def run(cmd, timeout, stdin_parts=None, pause=0.0):
                 time.sleep(pause)  # let completions run before shutdown
             except BrokenPipeError:  # the server already left: collect what it said
                 rest = b""
-        _, err = p.communicate(input=rest, timeout=timeout)
-        return p.returncode, err.decode(errors="replace")
+        out, err = p.communicate(input=rest, timeout=timeout)
+        return p.returncode, err.decode(errors="replace"), out
     except subprocess.TimeoutExpired:
         p.kill()
         p.communicate()
-        return "timeout", ""
+        return "timeout", "", b""
 
 
 def main():
@@ -173,7 +173,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     seeds = vocab_seeds() if a.target == "vocab" else [] if a.target == "lsp" else model_seeds(a.bin, work)
     contents = {s: open(s, "rb").read() for s in seeds}
-    tally, flagged = {}, 0
+    tally, flagged, answered = {}, 0, 0
     start = time.time()
     for i in range(a.cases):
         stdin_parts, saved = None, None
@@ -193,8 +193,10 @@ def main():
                 cmd = [a.bin, "eval", "--model", path, "--tokens", "1,2,3", "--mode", rng.choice(["seq", "rnn"])]
             else:
                 cmd = [a.bin, "tokenize", "--vocab", path, "--text", "int main() { return 0; } \u00e9\u4e2d\U0001F600"]
-        rc, err = run(cmd, a.timeout, stdin_parts, a.pause)
+        rc, err, out = run(cmd, a.timeout, stdin_parts, a.pause)
         tally[rc] = tally.get(rc, 0) + 1
+        if a.target == "lsp" and b'"id":3,"jsonrpc":"2.0","result"' in out:
+            answered += 1  # the session got as far as a completion
         if rc not in FLAG_OK or "Sanitizer" in err or "runtime error" in err:
             flagged += 1
             name = os.path.join(a.out, f"{a.target}-{a.seed}-{i}")
@@ -204,8 +206,11 @@ def main():
                 f.write(f"command: {' '.join(cmd)}\nexit: {rc}\n\n{err[-5000:]}")
             print(f"flagged: {name}.input (exit {rc})", flush=True)
     shutil.rmtree(work, ignore_errors=True)
-    print(json.dumps({"target": a.target, "cases": a.cases, "flagged": flagged,
-                      "exit_codes": {str(k): v for k, v in tally.items()}, "seconds": round(time.time() - start)}))
+    summary = {"target": a.target, "cases": a.cases, "flagged": flagged,
+               "exit_codes": {str(k): v for k, v in tally.items()}, "seconds": round(time.time() - start)}
+    if a.target == "lsp":
+        summary["sessions_with_completions"] = answered
+    print(json.dumps(summary))
     return 1 if flagged else 0
 
 
