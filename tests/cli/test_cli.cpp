@@ -239,6 +239,9 @@ TEST_CASE("convert writes the format its output is named for, and says when it c
   CHECK(r.err.find("name it .gguf or .safetensors") != std::string::npos);
   r = cli({"convert", "--in", model, "--out", dir + "/v7.bin", "--format", "safetensors"});
   CHECK(r.exit_code == 0);
+  r = cli({"convert", "--in", model, "--out", dir + "/V7.SafeTensors"});  // names in any case
+  REQUIRE(r.exit_code == 0);
+  CHECK(json::parse(r.out).at("out_format") == "safetensors");
   r = cli({"convert", "--in", model, "--out", dir + "/v7.gguf", "--format", "safetensors"});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("is named .gguf") != std::string::npos);
