@@ -45,7 +45,8 @@ void print_usage(std::ostream& os) {
         "       rwkv-lsp <command> [options]\n\ncommands:\n";
   for (const auto& c : commands) os << "  " << c.usage << '\n';
   os << "\nModel options of every command: --dtype f32|bf16|f16|q8_0|q5_0|q4_0|... converts the large matrices at "
-        "load; --precision exact (default; bench: fast) computes in fp32 on the dequantized weights, fast rounds "
+        "load; --precision exact (the default of info and eval) computes in fp32 on the dequantized weights, fast (the "
+        "default of the other commands and of the server) rounds "
         "activations to the weights' dot format (bf16 pairs, or int8 per 32-block); --huge-pages 0 keeps memory-mapped "
         "weights in place instead of copying them into 2 MiB pages.\n";
   os << "\nJSON results go to stdout, messages to stderr; the exit code is 0 on success, 1 on an error, 2 on a "
