@@ -28,16 +28,12 @@ kernels::dtype parse_dtype(const std::string& option, const std::string& value) 
   return *t;
 }
 
-bool ends_with(const std::string& s, const std::string& suffix) {  // suffix in lower case
-  if (s.size() < suffix.size()) return false;
-  return std::equal(suffix.begin(), suffix.end(), s.end() - static_cast<std::ptrdiff_t>(suffix.size()),
-                    [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
-}
-
 // The output format: --format when given, else the --out file's extension. A .gguf named
 // safetensors (or the reverse) would load — readers go by content — but mislead whoever sees it.
 std::string output_format(const std::string& out, const std::optional<std::string>& option) {
-  const std::string by_name = ends_with(out, ".gguf") ? "gguf" : ends_with(out, ".safetensors") ? "safetensors" : "";
+  std::string name = out;  // extensions in any case
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string by_name = name.ends_with(".gguf") ? "gguf" : name.ends_with(".safetensors") ? "safetensors" : "";
   if (option) {
     if (*option != "gguf" && *option != "safetensors") throw usage_error("--format must be gguf or safetensors");
     if (!by_name.empty() && by_name != *option)

@@ -30,7 +30,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <cstring>
 #include <limits>
 #include <utility>
@@ -116,8 +115,7 @@ void quantize_token_interleaved(const float* x, std::int64_t K, std::uint8_t* to
   auto* sum = reinterpret_cast<std::int32_t*>(d + nsb * 16);
   auto* sod = reinterpret_cast<float*>(sum + nsb * 16);
   // Granule g (4 quants) of block l goes to lane l of vector g.
-  const __m512i granules = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                              _mm512_set1_epi32(8));
+  const __m512i granules = _mm512_set_epi32(120, 112, 104, 96, 88, 80, 72, 64, 56, 48, 40, 32, 24, 16, 8, 0);
   for (std::int64_t sb = 0; sb < nsb; ++sb) {
     const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - sb * 16));
     const auto sc = quantize_superblock(x + sb * 512, nbs, q);
