@@ -1,6 +1,7 @@
 #include "engine/tensor_store.hpp"
 
 #include "engine/error.hpp"
+#include "formats/tensor_ops.hpp"
 
 #include <sstream>
 
@@ -10,6 +11,11 @@ std::int64_t tensor::numel() const noexcept {
   std::int64_t n = 1;
   for (auto d : shape) n *= d;
   return n;
+}
+
+std::int64_t tensor::row_length() const noexcept {
+  if (transposed && shape.size() == 2) return shape[0];
+  return shape.empty() ? 1 : shape.back();
 }
 
 std::string tensor::shape_string() const {
@@ -24,8 +30,10 @@ void tensor_store::add(const std::string& name, tensor t) {
   if (tensors_.count(name)) throw error(errc::bad_format, "tensor '" + name + "' appears twice in " + source);
   for (auto d : t.shape)
     if (d < 0) throw error(errc::bad_format, "tensor '" + name + "' has a negative dimension in " + source);
+  if (t.transposed && t.shape.size() != 2)
+    throw error(errc::bad_format, "tensor '" + name + "' is marked transposed but is not a matrix in " + source);
   std::int64_t n = t.numel();
-  std::int64_t inner = t.shape.empty() ? 1 : t.shape.back();
+  std::int64_t inner = t.row_length();
   std::int64_t row = kernels::dtype_row_bytes(t.type, inner);
   if (row < 0)
     throw error(errc::bad_format, "tensor '" + name + "' " + t.shape_string() + " does not fit the block size of " +
@@ -83,13 +91,7 @@ void tensor_store::release_pages(const void* p, std::size_t n) const noexcept {
 std::vector<float> tensor_store::to_f32(const std::string& name) const {
   const tensor* t = find(name);
   if (!t) throw error(errc::bad_model, "tensor '" + name + "' is missing from " + source);
-  std::vector<float> out(static_cast<std::size_t>(t->numel()));
-  std::int64_t inner = t->shape.empty() ? 1 : t->shape.back();
-  std::int64_t row_bytes = kernels::dtype_row_bytes(t->type, inner);
-  auto* src = static_cast<const std::uint8_t*>(t->data);
-  for (std::int64_t r = 0; inner > 0 && r * inner < t->numel(); ++r)
-    kernels::dequantize_row(t->type, src + r * row_bytes, out.data() + r * inner, inner);
-  return out;
+  return formats::to_f32(*t);
 }
 
 }  // namespace rwkv::engine

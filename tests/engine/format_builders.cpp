@@ -58,11 +58,16 @@ std::vector<float> transpose(const std::vector<float>& v, std::int64_t rows, std
 
 std::vector<float> values_of(const engine::tensor& t) {
   std::vector<float> v(static_cast<std::size_t>(t.numel()));
-  const std::int64_t inner = t.shape.empty() ? 1 : t.shape.back();
+  const std::int64_t inner = t.row_length();
   const std::int64_t row = kernels::dtype_row_bytes(t.type, inner);
   for (std::int64_t r = 0; r * inner < t.numel(); ++r)
     kernels::dequantize_row(t.type, static_cast<const std::uint8_t*>(t.data) + r * row, v.data() + r * inner, inner);
-  return v;
+  if (!t.transposed) return v;
+  std::vector<float> canonical(v.size());  // stored [b][a] -> [a][b]
+  const std::int64_t a = t.shape[0], b = t.shape[1];
+  for (std::int64_t i = 0; i < b; ++i)
+    for (std::int64_t j = 0; j < a; ++j) canonical[static_cast<std::size_t>(j * b + i)] = v[static_cast<std::size_t>(i * a + j)];
+  return canonical;
 }
 
 bytes read_file_bytes(const std::string& path) {

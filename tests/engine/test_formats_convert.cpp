@@ -54,6 +54,19 @@ TEST_CASE("golden models converted to GGUF and safetensors (f32) reproduce the r
       const auto r = test::compare_with_golden(*m, golden);
       WARN(name << " .pth -> GGUF f32: max logit error " << r.max_abs_error);
       CHECK(r.max_abs_error < 1e-4f);
+
+      // GGUF keeps the LoRAs [out][in]: read back they are marked transposed, not copied, and
+      // converting them again (to GGUF and to BlinkDL-layout safetensors) gives the same model.
+      const auto back = engine::read_model_file(gguf_path);
+      const std::string lora = arch == engine::architecture::v7 ? "blocks.0.att.w1" : "blocks.0.att.time_decay_w1";
+      CHECK(back.find(lora)->transposed);
+      CHECK(back.to_f32(lora) == store.to_f32(lora));
+      for (const char* ext : {".again.gguf", ".again.safetensors"}) {
+        engine::convert_options again;
+        if (std::string(ext).ends_with("safetensors")) again.format = engine::output_format::safetensors;
+        engine::write_model(back, dir + "/" + name + ext, again);
+        CHECK(check_converted(dir + "/" + name + ext, golden).max_abs_error < 1e-4f);
+      }
     } else {
       // llama.cpp has no RWKV-4/5 GGUF architecture: refused, pointing at safetensors.
       CHECK_THROWS_MATCHES(engine::write_model(store, gguf_path, {}), engine::error,

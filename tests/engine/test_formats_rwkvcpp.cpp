@@ -121,6 +121,8 @@ TEST_CASE("rwkv.cpp tiny RWKV-7 quantized like rwkv.cpp stays within rwkv.cpp's 
       CHECK(std::fabs(serial) <= std::fabs(rwkvcpp_value) + 0.02f);
       auto m = engine::model::load(path);
       CHECK(m->tensors().find("blocks.0.att.key.weight")->type == tol.type);  // used as stored
+      CHECK(m->tensors().find("blocks.1.att.a1")->type == tol.type);          // LoRAs too, marked
+      CHECK(m->tensors().find("blocks.1.att.a1")->transposed);
     }
   }
 }

@@ -150,6 +150,7 @@ TEST_CASE("safetensors in flash-linear-attention's RWKV-7 layout reproduce the g
   test::write_file_bytes(dir + "/model.safetensors", safetensors_of(hf));
   write_config(dir, {{"architectures", {"RWKV7ForCausalLM"}}, {"model_type", "rwkv7"}, {"head_dim", 64}});
   check_golden(dir + "/model.safetensors", "v7-small");
+  CHECK(engine::read_model_file(dir + "/model.safetensors").find("blocks.1.att.g2")->transposed);  // not copied
 
   SECTION("sharded, with model.safetensors.index.json") {
     const auto sharded = test::temp_dir("st-fla-sharded");

@@ -4,12 +4,15 @@
 // production backend in sequence mode.
 #include "engine/context.hpp"
 #include "engine/error.hpp"
+#include "engine/format_builders.hpp"
 #include "engine/model.hpp"
 #include "engine/random_model.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <cmath>
 #include <random>
@@ -332,5 +335,115 @@ TEST_CASE("a requested block type gives LoRAs q8_0, and bf16 where their rows ar
       }
     }
     CHECK(m->bytes_per_token() == want);
+  }
+}
+
+namespace {
+
+bool is_v7_lora(const std::string& name) {
+  const auto dot = name.rfind('.');
+  const std::string leaf = name.substr(dot + 1);
+  return name.find(".att.") != std::string::npos && leaf.size() == 2 && std::string("wavg").find(leaf[0]) != std::string::npos &&
+         (leaf[1] == '1' || leaf[1] == '2');
+}
+
+// `source` with every RWKV-7 LoRA matrix replaced by `lora(canonical tensor)`; other tensors are
+// borrowed from `source`, which must outlive the result.
+engine::tensor_store with_loras(const engine::tensor_store& source, const std::function<engine::tensor(const engine::tensor&, engine::tensor_store&)>& lora) {
+  engine::tensor_store s;
+  s.format = source.format;
+  s.source = source.source;
+  for (const auto& [name, t] : source.tensors()) s.add(name, is_v7_lora(name) ? lora(t, s) : t);
+  return s;
+}
+
+// The LoRA as a Linear-layout file stores it: [out][in] rows of `in` values encoded as `type`.
+engine::tensor linear_layout(const engine::tensor& t, kernels::dtype type, engine::tensor_store& keep) {
+  const std::int64_t in = t.shape[0], out = t.shape[1];
+  const auto v = test::values_of(t);
+  std::vector<float> row(static_cast<std::size_t>(in));
+  const std::int64_t row_bytes = kernels::dtype_row_bytes(type, in);
+  auto data = std::make_shared<std::vector<std::uint8_t>>(static_cast<std::size_t>(out * row_bytes));
+  for (std::int64_t o = 0; o < out; ++o) {
+    for (std::int64_t i = 0; i < in; ++i) row[static_cast<std::size_t>(i)] = v[static_cast<std::size_t>(i * out + o)];
+    REQUIRE(kernels::quantize_row(type, row.data(), data->data() + o * row_bytes, in));
+  }
+  keep.keep_alive(data);
+  engine::tensor lt;
+  lt.type = type;
+  lt.shape = t.shape;
+  lt.data = data->data();
+  lt.nbytes = data->size();
+  lt.transposed = true;
+  return lt;
+}
+
+std::vector<float> logits_after(const std::shared_ptr<const engine::model>& m, const std::vector<std::int32_t>& tokens) {
+  engine::context ctx(m);
+  auto s = m->initial_state();
+  std::vector<float> logits(static_cast<std::size_t>(m->config().n_vocab));
+  ctx.eval(tokens, s, logits.data());
+  return logits;
+}
+
+}  // namespace
+
+TEST_CASE("LoRA matrices stored transposed (Linear layout) are used in their stored encoding", "[engine][forward]") {
+  // Hugging Face, GGUF and rwkv.cpp files hold the LoRAs [out][in]; their readers mark them
+  // transposed and the loader uses them as stored instead of expanding them to fp32.
+  engine::random_model_spec spec;  // C = 256; LoRAs: decay 64, a 64, value 32, gate 128
+  spec.n_embd = 256;
+  spec.n_layer = 2;
+  spec.matrix_type = kernels::dtype::bf16;  // LoRAs bf16 too
+  const std::vector<std::int32_t> tokens{5, 77, 300, 2, 2, 411};
+  const auto blinkdl = engine::make_random_model(spec);
+  auto bytes = [](kernels::dtype t, std::int64_t rows, std::int64_t cols) {
+    return static_cast<std::size_t>(rows * kernels::dtype_row_bytes(t, cols));
+  };
+  engine::load_options exact;
+  exact.backend.precision = kernels::precision::exact;
+  const auto reference = engine::model::from_store(engine::make_random_model(spec), exact);
+
+  SECTION("bf16: the same weights as BlinkDL's layout, bit for bit") {
+    auto store = with_loras(blinkdl, [](const engine::tensor& t, engine::tensor_store& keep) {
+      return linear_layout(t, kernels::dtype::bf16, keep);
+    });
+    CHECK(store.find("blocks.1.att.w1")->transposed);
+    CHECK(store.to_f32("blocks.1.att.w1") == test::values_of(*blinkdl.find("blocks.1.att.w1")));
+    const auto m = engine::model::from_store(std::move(store), exact);
+    CHECK(m->bytes_per_token() == reference->bytes_per_token());
+    CHECK(logits_after(m, tokens) == logits_after(reference, tokens));
+  }
+
+  SECTION("q8_0: rows of C values stay q8_0, the short second-stage rows become fp32") {
+    auto store = with_loras(blinkdl, [](const engine::tensor& t, engine::tensor_store& keep) {
+      return linear_layout(t, kernels::dtype::q8_0, keep);
+    });
+    // The same values in BlinkDL's layout, fp32: what the quantized LoRAs must compute.
+    auto decoded = with_loras(store, [](const engine::tensor& t, engine::tensor_store& keep) {
+      auto v = std::make_shared<std::vector<float>>(test::values_of(t));
+      keep.keep_alive(v);
+      engine::tensor f;
+      f.shape = t.shape;
+      f.data = v->data();
+      f.nbytes = v->size() * sizeof(float);
+      return f;
+    });
+    const auto expected = logits_after(engine::model::from_store(std::move(decoded), exact), tokens);
+    const std::int64_t C = spec.n_embd;
+    std::size_t lora_bf16 = 0, lora_stored = 0;
+    for (int layer = 0; layer < spec.n_layer; ++layer)
+      for (int d : {spec.lora_decay, spec.lora_aaa, spec.lora_gate, layer > 0 ? spec.lora_value : 0}) {
+        if (d == 0) continue;  // layer 0 has no value LoRA
+        lora_bf16 += bytes(kernels::dtype::bf16, d, C) + bytes(kernels::dtype::bf16, C, d);
+        lora_stored += bytes(kernels::dtype::q8_0, d, C) + bytes(kernels::dtype::f32, C, d);
+      }
+    const auto m = engine::model::from_store(std::move(store), exact);
+    CHECK(m->bytes_per_token() == reference->bytes_per_token() - lora_bf16 + lora_stored);
+    const auto got = logits_after(m, tokens);
+    float worst = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::fabs(got[i] - expected[i]));
+    INFO("max logit difference " << worst);
+    CHECK(worst < 1e-4f);
   }
 }

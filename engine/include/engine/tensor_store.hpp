@@ -25,8 +25,15 @@ struct tensor {
   std::vector<std::int64_t> shape;  // outermost first (PyTorch order)
   const void* data = nullptr;       // contiguous, row-major
   std::size_t nbytes = 0;
+  // A matrix stored transposed: `shape` is the canonical [a, b], the bytes hold [b][a] row-major
+  // (rows of a values, blocks along them). Linear-layout files (Hugging Face, GGUF, rwkv.cpp) keep
+  // BlinkDL's x @ W LoRA matrices this way, which is also the layout the kernels want, so readers
+  // mark them instead of transposing: they are used as stored, in their stored encoding.
+  bool transposed = false;
 
   std::int64_t numel() const noexcept;
+  // Values per stored row: a.k.a. the row length the encoding's blocks run along.
+  std::int64_t row_length() const noexcept;
   // Shape as "[2, 64]" for messages.
   std::string shape_string() const;
 };
@@ -67,7 +74,7 @@ class tensor_store {
   const std::map<std::string, tensor>& tensors() const noexcept { return tensors_; }
   std::size_t size() const noexcept { return tensors_.size(); }
 
-  // fp32 copy of a tensor of any type.
+  // fp32 copy of a tensor of any type, in canonical order (transposed tensors are transposed back).
   std::vector<float> to_f32(const std::string& name) const;
 
  private:

@@ -147,7 +147,7 @@ class gguf_reader {
 
   void transposed_as(const std::string& name, const tensor& t, const std::string& to) {
     if (t.shape.size() != 2) bad(name, "should be a matrix, is " + t.shape_string());
-    out_.add_owned_f32(to, {t.shape[1], t.shape[0]}, transpose(to_f32(t), t.shape[0], t.shape[1]));
+    out_.add(to, transposed_view(t));
   }
 
   void split_lerp(const std::string& name, const tensor& t, const std::string& prefix,

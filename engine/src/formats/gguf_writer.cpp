@@ -238,7 +238,7 @@ class gguf_planner {
     p.name = name;
     p.type = type;
     p.shape = std::move(shape);
-    if (t.type == type) p.as_stored = &t;
+    if (t.type == type && !t.transposed) p.as_stored = &t;
     else p.values = [&t] { return to_f32(t); };
     out_.push_back(std::move(p));
   }

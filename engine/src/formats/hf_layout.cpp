@@ -206,7 +206,7 @@ class canonicalizer {
 
   void transposed(const std::string& name, const std::string& to, const tensor& t) {
     if (t.shape.size() != 2) bad(name, "should be a matrix, is " + t.shape_string());
-    out_.add_owned_f32(to, {t.shape[1], t.shape[0]}, transpose(to_f32(t), t.shape[0], t.shape[1]));
+    out_.add(to, transposed_view(t));
   }
 
   // Zero biases for bias-free norms; the head tied to the embedding.

@@ -18,7 +18,8 @@
 //           rwkv_graph.inc slices it); the LoRA matrices w1 w2 a1 a2 v1 v2 g1 g2 transposed
 //           (shapes in the shared tiny-rwkv-7v0 file and rwkv_model_loading.inc)
 // Quantized files (rwkv.cpp's quantizer quantizes every 2-D tensor except emb and head) keep their
-// large matrices as stored; transposed LoRAs become fp32.
+// matrices as stored; the transposed LoRAs are marked `transposed` (their stored layout is the one
+// the kernels use) rather than copied.
 //
 // Version 100 files predate ggml's 2023 change of the Q4/Q5/Q8 block layouts; rwkv.cpp itself
 // refuses quantized version-100 files, and so does this reader (FP32/FP16 ones load).
@@ -143,11 +144,11 @@ class rwkvcpp_reader {
         for (int i = 0; i < 6; ++i) out_.add(prefix + parts[i], reshaped(outer_slice(t, i, 1), {1, 1, t.shape[2]}));
       } else if (v7 && is_v7_lora(name)) {
         if (t.shape.size() != 2) bad(name, "should be a matrix, is " + t.shape_string());
-        add_f32(name, {t.shape[1], t.shape[0]}, transpose(to_f32(t), t.shape[0], t.shape[1]));
+        out_.add(name, transposed_view(t));
       } else if (v6 && (ends_with(name, ".time_maa_w1") || ends_with(name, ".time_decay_w1") ||
                         ends_with(name, ".time_decay_w2"))) {
         if (t.shape.size() != 2) bad(name, "should be a matrix, is " + t.shape_string());
-        add_f32(name, {t.shape[1], t.shape[0]}, transpose(to_f32(t), t.shape[0], t.shape[1]));
+        out_.add(name, transposed_view(t));
       } else if (v6 && ends_with(name, ".time_maa_w2")) {
         if (t.shape.size() != 3) bad(name, "should be [5, C, D], is " + t.shape_string());
         add_f32(name, {t.shape[0], t.shape[2], t.shape[1]}, swap_last_two(to_f32(t), t.shape[0], t.shape[1], t.shape[2]));

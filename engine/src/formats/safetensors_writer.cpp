@@ -46,7 +46,7 @@ convert_summary write_safetensors(const tensor_store& source, const std::string&
     p.shape = t.shape;
     const bool ends = name == "emb.weight" || name == "head.weight";
     p.type = ends ? options.head_dtype.value_or(options.dtype) : is_projection(name) ? options.dtype : kernels::dtype::f32;
-    if (t.type == p.type) p.as_stored = &t;
+    if (t.type == p.type && !t.transposed) p.as_stored = &t;
     else p.values = [&t] { return to_f32(t); };
     plan.push_back(std::move(p));
   }

@@ -54,7 +54,7 @@ tensor outer_slice(const tensor& t, std::int64_t first, std::int64_t count) {
 
 std::vector<float> to_f32(const tensor& t) {
   std::vector<float> out(static_cast<std::size_t>(t.numel()));
-  const std::int64_t inner = t.shape.empty() ? 1 : t.shape.back();
+  const std::int64_t inner = t.row_length();
   if (inner == 0) return out;
   const std::int64_t row_bytes = kernels::dtype_row_bytes(t.type, inner);
   const auto* src = static_cast<const std::uint8_t*>(t.data);
@@ -66,6 +66,14 @@ std::vector<float> to_f32(const tensor& t) {
   }
   for (std::int64_t r = 0; r * inner < t.numel(); ++r)
     kernels::dequantize_row(t.type, src + r * row_bytes, out.data() + r * inner, inner);
+  if (t.transposed) return transpose(out, t.shape[1], t.shape[0]);
+  return out;
+}
+
+tensor transposed_view(const tensor& t) {
+  tensor out = t;
+  out.shape = {t.shape[1], t.shape[0]};
+  out.transposed = !t.transposed;
   return out;
 }
 

@@ -23,8 +23,10 @@ tensor reshaped(const tensor& t, std::vector<std::int64_t> shape);
 // Rows [first, first + count) of the outermost dimension, borrowed.
 tensor outer_slice(const tensor& t, std::int64_t first, std::int64_t count);
 
-// fp32 copy of any tensor (dequantized row by row).
+// fp32 copy of any tensor (dequantized row by row), in canonical order.
 std::vector<float> to_f32(const tensor& t);
+// A matrix [a, b] as its transpose [b, a], borrowing the same bytes (marked `transposed`).
+tensor transposed_view(const tensor& t);
 // [rows][cols] -> [cols][rows]
 std::vector<float> transpose(const std::vector<float>& v, std::int64_t rows, std::int64_t cols);
 // [a][b][c] -> [a][c][b]

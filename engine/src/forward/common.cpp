@@ -113,14 +113,30 @@ std::unique_ptr<kernels::weight> weight_loader::head_matrix(const std::string& n
 
 std::unique_ptr<kernels::weight> weight_loader::matrix_transposed(const std::string& name, std::int64_t in,
                                                                   std::int64_t out) {
-  require_shape(name, {in, out});
-  return matrix_slice_transposed(name, 1, 0, in, out);
+  const tensor& t = require_shape(name, {in, out});
+  if (!t.transposed) return matrix_slice_transposed(name, 1, 0, in, out);
+  // Stored [out][in] already: the kernels' layout, used as stored (blocks run along `in`).
+  params_ += in * out;
+  matmul_params_ += in * out;
+  std::optional<kernels::dtype> want = lora_type(in);
+  if (!want && kernels::dtype_is_quantized(t.type) && in < 256) want = kernels::dtype::f32;
+  auto w = backend_.prepare(kernels::matrix{t.type, out, in, t.data}, want.value_or(t.type));
+  if (w->owned_bytes() > 0) store_.release_pages(t.data, t.nbytes);
+  owned_bytes_ += w->owned_bytes();
+  bytes_per_token_ += w->bytes_per_pass();
+  return w;
+}
+
+std::optional<kernels::dtype> weight_loader::lora_type(std::int64_t in) const {
+  if (prefer_ && kernels::dtype_is_quantized(*prefer_)) return in >= 256 ? kernels::dtype::q8_0 : kernels::dtype::bf16;
+  return prefer_;
 }
 
 std::unique_ptr<kernels::weight> weight_loader::matrix_slice_transposed(const std::string& name, std::int64_t n,
                                                                         std::int64_t index, std::int64_t in,
                                                                         std::int64_t out) {
   const tensor& t = require(name, n * in * out);
+  if (t.transposed) throw error(errc::bad_model, what() + ": tensor " + name + " is stored transposed, not as [n][in][out]");
   // Plain element types are transposed bit for bit; block formats are decoded to fp32 first.
   const bool plain = t.type == kernels::dtype::f32 || t.type == kernels::dtype::f16 || t.type == kernels::dtype::bf16;
   const kernels::dtype type = plain ? t.type : kernels::dtype::f32;
@@ -140,8 +156,7 @@ std::unique_ptr<kernels::weight> weight_loader::matrix_slice_transposed(const st
                   elem);
   params_ += in * out;
   matmul_params_ += in * out;
-  std::optional<kernels::dtype> want = prefer_;
-  if (want && kernels::dtype_is_quantized(*want)) want = in >= 256 ? kernels::dtype::q8_0 : kernels::dtype::bf16;
+  const std::optional<kernels::dtype> want = lora_type(in);
   const kernels::matrix m{type, out, in, host->data()};
   auto w = want ? backend_.prepare(m, *want) : backend_.prepare(m);
   if (w->owned_bytes() == 0) {  // the weight borrows the transposed copy: keep it

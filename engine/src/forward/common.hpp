@@ -64,8 +64,10 @@ class weight_loader {
   std::unique_ptr<kernels::weight> matrix(const std::string& name, std::int64_t rows, std::int64_t cols);
   // The head: like `matrix`, counted apart (it runs only where logits are asked for).
   std::unique_ptr<kernels::weight> head_matrix(const std::string& name, std::int64_t rows, std::int64_t cols);
-  // A small matrix stored [in][out] (x @ W convention) turned into [out][in], keeping its stored
-  // element type (fp32/fp16/bf16; block formats become fp32) unless a weight type was asked for.
+  // A small matrix [in][out] (x @ W convention, canonical shape) as [out][in]. BlinkDL files store
+  // it [in][out]: it is transposed, keeping its element type (fp32/fp16/bf16; block formats become
+  // fp32). Linear-layout files store it [out][in] (`tensor::transposed`): it is used as stored,
+  // except block-quantized rows shorter than 256 values, which become fp32 (see below).
   // A requested block type gives these LoRA matrices q8_0: they are small (a few % of the bytes)
   // and feed exponentials (decay), where 4-bit errors would show. Rows shorter than 256 values (the
   // second LoRA stages, 32-128 wide in 0.1B-0.4B models) take bf16 instead: the int8 kernels work
@@ -93,6 +95,8 @@ class weight_loader {
 
  private:
   std::string what() const;
+  // The type a requested weight type gives a LoRA matrix with rows of `in` values (see above).
+  std::optional<kernels::dtype> lora_type(std::int64_t in) const;
 
   const tensor_store& store_;
   kernels::backend& backend_;
