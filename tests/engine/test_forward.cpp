@@ -413,6 +413,16 @@ TEST_CASE("LoRA matrices stored transposed (Linear layout) are used in their sto
     const auto m = engine::model::from_store(std::move(store), exact);
     CHECK(m->bytes_per_token() == reference->bytes_per_token());
     CHECK(logits_after(m, tokens) == logits_after(reference, tokens));
+
+    // A requested weight type converts them as it converts BlinkDL's (q8_0 / bf16 by row length).
+    engine::load_options q8 = exact;
+    q8.weight_type = kernels::dtype::q8_0;
+    const auto converted = engine::model::from_store(with_loras(blinkdl, [](const engine::tensor& t, engine::tensor_store& keep) {
+      return linear_layout(t, kernels::dtype::bf16, keep);
+    }), q8);
+    const auto converted_reference = engine::model::from_store(engine::make_random_model(spec), q8);
+    CHECK(converted->bytes_per_token() == converted_reference->bytes_per_token());
+    CHECK(logits_after(converted, tokens) == logits_after(converted_reference, tokens));
   }
 
   SECTION("q8_0: rows of C values stay q8_0, the short second-stage rows become fp32") {
