@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <regex>
 
 using namespace rwkv;
 
@@ -130,29 +131,35 @@ TEST_CASE("conversion picks encodings per tensor and reports them", "[formats][c
   };
   const auto summary = engine::write_model(store, dir + "/q4.gguf", o);
   CHECK(calls == summary.tensors);
-  // 4 projections + 2 FFN matrices per layer at q4_0; emb and head at q8_0; the rest f32.
+  // 4 projections + 2 FFN matrices per layer at q4_0; emb and head at q8_0; the 8 LoRA matrices
+  // per layer (layer 0's v1/v2 too, as llama.cpp wants them) at f16; the rest f32.
   CHECK(summary.tensor_types.at("q4_0") == 3 * 6);
   CHECK(summary.tensor_types.at("q8_0") == 2);
+  CHECK(summary.tensor_types.at("f16") == 3 * 8);
   const auto back = engine::read_model_file(dir + "/q4.gguf");
   CHECK(back.find("blocks.1.att.key.weight")->type == kernels::dtype::q4_0);
-  CHECK(back.find("blocks.1.att.w1")->type == kernels::dtype::f32);
+  CHECK(back.find("blocks.1.att.w1")->type == kernels::dtype::f16);
   CHECK(back.find("blocks.1.ln1.weight")->type == kernels::dtype::f32);
   CHECK(back.find("head.weight")->type == kernels::dtype::q8_0);
 
-  // safetensors follows the same policy: projections and emb/head (--head-dtype) converted; the
-  // [heads, head_size] decay-side vectors (r_k here), LoRAs and norms stay f32.
+  // safetensors follows the same policy: projections, LoRAs and emb/head (--head-dtype)
+  // converted; the [heads, head_size] decay-side vectors (r_k here) and norms stay f32.
   engine::convert_options st;
   st.format = engine::output_format::safetensors;
   st.dtype = kernels::dtype::bf16;
   st.head_dtype = kernels::dtype::f16;
   const auto st_summary = engine::write_model(store, dir + "/bf16.safetensors", st);
-  CHECK(st_summary.tensor_types.at("bf16") == 3 * 6);
+  std::size_t loras = 0;
+  for (const auto& [name, t] : store.tensors())
+    if (std::regex_match(name, std::regex(R"(blocks\.\d+\.att\.[wavg][12])"))) ++loras;
+  CHECK(loras >= 3 * 7);
+  CHECK(st_summary.tensor_types.at("bf16") == 3 * 6 + loras);
   CHECK(st_summary.tensor_types.at("f16") == 2);
   const auto st_back = engine::read_model_file(dir + "/bf16.safetensors");
   CHECK(st_back.find("blocks.1.att.key.weight")->type == kernels::dtype::bf16);
   CHECK(st_back.find("blocks.1.ffn.value.weight")->type == kernels::dtype::bf16);
   CHECK(st_back.find("blocks.1.att.r_k")->type == kernels::dtype::f32);
-  CHECK(st_back.find("blocks.1.att.w1")->type == kernels::dtype::f32);
+  CHECK(st_back.find("blocks.1.att.w1")->type == kernels::dtype::bf16);
   CHECK(st_back.find("emb.weight")->type == kernels::dtype::f16);
   CHECK(st_back.find("head.weight")->type == kernels::dtype::f16);
   RWKV_REQUIRE_SHARED(v5_pth, "golden/v5-small.pth");

@@ -113,6 +113,7 @@ class gguf_planner {
                                          "with --format safetensors instead");
     arch_ = c_.arch == architecture::v6 ? "rwkv6" : "rwkv7";
     head_type_ = o.head_dtype.value_or(kernels::dtype_is_quantized(o.dtype) ? dtype::q8_0 : o.dtype);
+    lora_type_ = o.dtype == dtype::f32 || o.dtype == dtype::bf16 ? o.dtype : dtype::f16;
   }
 
   const model_config& config() const { return c_; }
@@ -208,10 +209,13 @@ class gguf_planner {
     add_values(name, std::move(shape), [&t] { return to_f32(t); });
   }
 
+  // A LoRA matrix, stored [out][in] as llama.cpp wants it: as stored when the source holds it that
+  // way already (read from GGUF) in the same encoding.
   void transposed(const std::string& name, const std::string& src) {
     const tensor& t = need(src);
     if (t.shape.size() != 2) throw error(errc::bad_model, src + " should be a matrix, is " + t.shape_string());
-    add_values(name, {t.shape[1], t.shape[0]}, [&t] { return transpose(to_f32(t), t.shape[0], t.shape[1]); });
+    add_values(name, {t.shape[1], t.shape[0]}, [&t] { return transpose(to_f32(t), t.shape[0], t.shape[1]); }, lora_type_);
+    if (t.transposed && t.type == lora_type_) out_.back().as_stored = &t;
   }
 
   void fused(const std::string& name, const std::string& prefix, std::initializer_list<const char*> parts) {
@@ -248,6 +252,7 @@ class gguf_planner {
   model_config c_;
   std::string arch_;
   dtype head_type_ = dtype::f32;
+  dtype lora_type_ = dtype::f32;
   std::vector<planned_tensor> out_;
 };
 

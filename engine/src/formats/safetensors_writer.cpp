@@ -1,10 +1,11 @@
 // safetensors with BlinkDL names and shapes, readable by the safetensors library and by us.
 //
-// The large matrices take the requested float type (f32, f16, bf16): the projections of time and
-// channel mixing, and the embedding and head (or --head-dtype). Everything else stays fp32, as in
-// the GGUF writer: norms, mixes, LoRAs, and the decays and bonuses — [heads, head_size] matrices
-// in RWKV-5.2/6/7 whose rounding shows up in every token's decay. The header is padded with spaces to a multiple of 8 bytes, as the reference writer does,
-// so the data section (and every fp32 tensor in it) is aligned.
+// The matrices take the requested float type (f32, f16, bf16): the projections of time and
+// channel mixing, the LoRAs (as in BlinkDL's own checkpoints), and the embedding and head (or
+// --head-dtype). Everything else stays fp32, as in the GGUF writer: norms, mixes, and the decays
+// and bonuses — [heads, head_size] matrices in RWKV-5.2/6/7 whose rounding shows up in every
+// token's decay. The header is padded with spaces to a multiple of 8 bytes, as the reference
+// writer does, so the data section (and every fp32 tensor in it) is aligned.
 #include "engine/error.hpp"
 #include "formats/tensor_ops.hpp"
 #include "formats/writers.hpp"
@@ -24,12 +25,18 @@ const char* safetensors_name(kernels::dtype t) {
   }
 }
 
-// blocks.N.att.{key,value,receptance,output,gate}.weight and blocks.N.ffn.{key,value,receptance}.weight
-bool is_projection(const std::string& name) {
+// blocks.N.att.{key,value,receptance,output,gate}.weight, blocks.N.ffn.{key,value,receptance}.weight
+// and the LoRA matrices: RWKV-7 att.{w,a,v,g}{1,2}, RWKV-6 att.time_maa_w{1,2} and time_decay_w{1,2}.
+bool is_matrix(const std::string& name) {
   if (name.rfind("blocks.", 0) != 0) return false;
   const std::size_t dot = name.find('.', 7);
   if (dot == std::string::npos) return false;
   const std::string rest = name.substr(dot + 1);
+  for (const char* lora : {"att.time_maa_w1", "att.time_maa_w2", "att.time_decay_w1", "att.time_decay_w2"})
+    if (rest == lora) return true;
+  if (rest.size() == 6 && rest.rfind("att.", 0) == 0 && std::string_view("wavg").find(rest[4]) != std::string_view::npos &&
+      (rest[5] == '1' || rest[5] == '2'))
+    return true;
   for (const char* part : {"att.", "ffn."})
     for (const char* m : {"key", "value", "receptance", "output", "gate"})
       if (rest == std::string(part) + m + ".weight") return true;
@@ -45,7 +52,7 @@ convert_summary write_safetensors(const tensor_store& source, const std::string&
     p.name = name;
     p.shape = t.shape;
     const bool ends = name == "emb.weight" || name == "head.weight";
-    p.type = ends ? options.head_dtype.value_or(options.dtype) : is_projection(name) ? options.dtype : kernels::dtype::f32;
+    p.type = ends ? options.head_dtype.value_or(options.dtype) : is_matrix(name) ? options.dtype : kernels::dtype::f32;
     if (t.type == p.type && !t.transposed) p.as_stored = &t;
     else p.values = [&t] { return to_f32(t); };
     plan.push_back(std::move(p));
