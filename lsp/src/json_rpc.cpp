@@ -66,6 +66,7 @@ incoming_message parse_message(std::string_view body) {
   if (has_id && !is_valid_id(*id_it))
     return invalid(nullptr, error_code::invalid_request, "id must be an integer or a string");
   auto params_it = message.find("params");
+  if (params_it != message.end() && params_it->is_null()) params_it = message.end();  // as absent
   if (params_it != message.end() && !params_it->is_object() && !params_it->is_array())
     return invalid(id, error_code::invalid_request, "params must be an object or an array");
 

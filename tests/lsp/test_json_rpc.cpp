@@ -85,6 +85,16 @@ TEST_CASE("envelope errors are invalid requests, answered with the id when it is
   }
 }
 
+TEST_CASE("\"params\": null is taken as no params, as Emacs's jsonrpc.el sends it", "[lsp][json_rpc]") {
+  auto request = parse_message(R"({"jsonrpc":"2.0","id":4,"method":"shutdown","params":null})");
+  CHECK(request.what == kind::request);
+  CHECK(request.method == "shutdown");
+  CHECK(request.params.is_null());
+  auto notification = parse_message(R"({"jsonrpc":"2.0","method":"exit","params":null})");
+  CHECK(notification.what == kind::notification);
+  CHECK(notification.method == "exit");
+}
+
 TEST_CASE("malformed responses are never answered", "[lsp][json_rpc]") {
   for (std::string body : {R"({"jsonrpc":"2.0","id":1,"result":1,"error":{}})", R"({"jsonrpc":"2.0","result":1})",
                            R"({"id":1,"result":1})", R"({"jsonrpc":"2.0","id":[1],"error":{}})"}) {

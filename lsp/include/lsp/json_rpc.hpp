@@ -10,7 +10,9 @@
 //   - id of a wrong type (only integers and strings are ids)     -> -32600, id null
 //   - a malformed response (no method, result and error both or
 //     neither given, bad id)                                     -> logged, never answered
-// A message with a method and no id is a notification.
+// A message with a method and no id is a notification. "params": null counts as no params:
+// JSON-RPC does not allow it, but Emacs's jsonrpc.el sends it for every request and notification
+// without parameters (Eglot's shutdown and exit, for one).
 //
 // Threads: free functions, no state.
 #pragma once
