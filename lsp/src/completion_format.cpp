@@ -82,15 +82,18 @@ completion_list make_completion_list(const completion_result& result, const curs
   for (const auto& candidate : result.items) {
     if (candidate.text.empty()) continue;
     completion_item item;
-    item.label = completion_label(candidate.text);
+    const std::string whole = at.word_before + candidate.text;
+    item.label = completion_label(whole);
     if (item.label.empty()) item.label = "\xE2\x86\xB5";  // "↵": the suggestion is only line breaks
     item.kind = item_kind_text;
     item.detail = "rwkv-lsp";
     if (candidate.text.find('\n') != std::string::npos) item.documentation = candidate.text;
-    item.filter_text = at.word_before + candidate.text;
+    item.filter_text = whole;
     item.sort_text.emplace(1, '0');  // (not = "0": GCC 12 warns falsely, -Wrestrict PR105329)
     item.preselect = true;
-    item.text_edit = text_edit{replaced_range(candidate, at), candidate.text};
+    range r = replaced_range(candidate, at);
+    r.start.character -= static_cast<std::uint32_t>(count_code_units(at.word_before, at.encoding));
+    item.text_edit = text_edit{r, whole};
     item.insert_text_format = plain_text_format;
     list.items.push_back(std::move(item));
     break;  // one item: the popup is a fallback for editors without inline completion

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <tuple>
+
 using namespace rwkv::lsp;
 
 namespace {
@@ -49,19 +51,39 @@ TEST_CASE("inline items insert at the cursor and replace the re-typed closing ch
   CHECK(list.items[1].range == range{{1, 5}, {1, 7}});  // replace_after clamped to the line
 }
 
-TEST_CASE("the completion item keeps matching while the user types on", "[lsp][format]") {
+TEST_CASE("the completion item completes the word being typed and keeps matching", "[lsp][format]") {
   document doc("cpp", "  result = comp", 1);
   auto at = snapshot_cursor(doc, 15, position_encoding::utf8);
   auto list = make_completion_list(result_of({{"ute(x);\nreturn result;", 0}, {"other", 0}}), at);
   CHECK(list.is_incomplete);
   REQUIRE(list.items.size() == 1);
   const auto& item = list.items[0];
-  CHECK(item.label == "ute(x);");
+  CHECK(item.label == "compute(x);");
   CHECK(item.filter_text == "compute(x);\nreturn result;");
-  CHECK(item.text_edit.new_text == "ute(x);\nreturn result;");
-  CHECK(item.text_edit.range == range{{0, 15}, {0, 15}});
+  CHECK(item.text_edit.new_text == "compute(x);\nreturn result;");
+  CHECK(item.text_edit.range == range{{0, 11}, {0, 15}});  // over "comp"
   CHECK(item.insert_text_format == plain_text_format);
   CHECK(item.documentation.has_value());
 
   CHECK(make_completion_list(result_of({}), at).items.empty());
+}
+
+TEST_CASE("the completion item's word is measured in the client's position units", "[lsp][format]") {
+  // "naïve" before the cursor: 5 UTF-16 units, 6 bytes; a closing bracket the suggestion re-types.
+  document doc("cpp", "f(na\xC3\xAFve)", 1);
+  for (auto [encoding, start, cursor] : {std::tuple{position_encoding::utf16, 2u, 7u}, {position_encoding::utf8, 2u, 8u}}) {
+    auto at = snapshot_cursor(doc, 8, encoding);
+    CHECK(at.word_before == "na\xC3\xAFve");
+    auto list = make_completion_list(result_of({{"_x)", 1}}), at);
+    REQUIRE(list.items.size() == 1);
+    CHECK(list.items[0].text_edit.new_text == "na\xC3\xAFve_x)");
+    CHECK(list.items[0].text_edit.range == range{{0, start}, {0, cursor + 1}});
+    CHECK(list.items[0].label == "na\xC3\xAFve_x)");
+  }
+  // After punctuation there is no word: the edit starts at the cursor.
+  document call("cpp", "f(", 1);
+  auto list = make_completion_list(result_of({{"x)", 0}}), snapshot_cursor(call, 2, position_encoding::utf16));
+  REQUIRE(list.items.size() == 1);
+  CHECK(list.items[0].text_edit.range == range{{0, 2}, {0, 2}});
+  CHECK(list.items[0].label == "x)");
 }

@@ -307,9 +307,9 @@ TEST_CASE("textDocument/completion returns one item that survives further typing
   CHECK(r["result"]["isIncomplete"] == true);
   REQUIRE(r["result"]["items"].size() == 1);
   json item = r["result"]["items"][0];
-  CHECK(item["label"] == "ute(values);");
+  CHECK(item["label"] == "compute(values);");
   CHECK(item["filterText"] == "compute(values);");
-  CHECK(item["textEdit"] == json{{"range", range_json(0, 19, 0, 19)}, {"newText", "ute(values);"}});
+  CHECK(item["textEdit"] == json{{"range", range_json(0, 15, 0, 19)}, {"newText", "compute(values);"}});
   CHECK(item["insertTextFormat"] == 1);
   CHECK(f.service.requests().back().max_candidates == 1);
 }

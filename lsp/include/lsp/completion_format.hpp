@@ -5,14 +5,17 @@
 // everything a result needs from the document is copied at request time into a cursor_snapshot;
 // the formatting functions then run on any thread without touching the document.
 //
-// Both answers insert at the cursor and replace `replace_after` bytes after it (closing brackets
-// the suggestion re-types), clamped to the end of the line and to a character boundary.
-// The completion item, for editors without inline completion:
-//   label       first non-blank line of the suggestion, trimmed, at most max_label_chars
-//               characters (then "…");
-//   filterText  the identifier characters just before the cursor followed by the suggestion,
-//               so the item keeps matching while the user types on;
-//   textEdit    the insertion (plain text, never a snippet: the model's `$` are literal);
+// Both answers replace `replace_after` bytes after the cursor (closing brackets the suggestion
+// re-types), clamped to the end of the line and to a character boundary. The inline item inserts
+// at the cursor. The completion item, for editors without inline completion, completes the word
+// being typed — the identifier characters just before the cursor, "comp" in "x = comp" — as
+// completion items do, so that clients that insert the item over that word themselves (Neovim's
+// omnifunc, Eglot before 1.10) get the same text as those that apply its edit:
+//   textEdit    replaces that word (and the re-typed characters) with the word followed by the
+//               suggestion; plain text, never a snippet (the model's `$` are literal);
+//   label       the first non-blank line of that, trimmed, at most max_label_chars characters
+//               (then "…"); it begins with the word, which such clients rely on;
+//   filterText  the whole new text, so the item keeps matching while the user types on;
 //   isIncomplete true, so the client asks again as the user types.
 //
 // Threads: free functions and plain data.

@@ -81,6 +81,23 @@ H.run(function()
     H.check(citems[1].textEdit.range.start.line == pos.line, "its edit starts on the cursor's line")
   end
 
+  -- In a word ("i < n; i"): the item completes the word. 'omnifunc' (vim.lsp.omnifunc) inserts
+  -- Neovim's complete-item word over the keyword before the cursor, so that word must be the
+  -- keyword followed by the suggestion, as the item's edit says.
+  H.type_at_end(buf, "i")
+  local wpos = position_at_end(buf)
+  local in_word = request(client, "textDocument/completion",
+    { textDocument = params.textDocument, position = wpos, context = { triggerKind = 1 } }, buf)
+  local witems = in_word and in_word.result and (in_word.result.items or in_word.result) or {}
+  if H.check(#witems >= 1 and witems[1].textEdit ~= nil, "a completion item in a word", in_word) then
+    local edit = witems[1].textEdit
+    H.check(edit.range.start.character == wpos.character - 1 and edit.range.start.line == wpos.line,
+      "its edit starts at the word", edit.range)
+    local complete_items = vim.lsp.util.text_document_completion_list_to_complete_items(in_word.result, "i")
+    H.check(#complete_items >= 1 and complete_items[1].word == edit.newText and edit.newText:sub(1, 1) == "i",
+      "Neovim's complete-item word is the word followed by the suggestion", complete_items)
+  end
+
   -- Typing on a line with a non-ASCII character: positions stay in step (UTF-16 vs bytes).
   vim.api.nvim_buf_set_text(buf, 2, 8, 2, 8, { "!" })
   local cafe = request(client, "textDocument/inlineCompletion", {
