@@ -31,7 +31,7 @@ build_project() {
   cmake --build "$root/build" -j "$jobs" >&2
 }
 
-# What the editor tests (tests/editors) need: Debian's neovim, python3, node and npm, and the npm packages
+# What the editor tests (tests/editors) need: Debian's neovim, emacs-nox with elpa-eglot and elpa-lsp-mode, python3, node and npm, and the npm packages
 # of the Node client test and of the VS Code extension (npm ci, when their lock file changed).
 # Nothing here is fatal: a tool that cannot be installed makes its tests skip with a message.
 # RWKV_LSP_SKIP_EDITOR_TOOLS=1 skips all of it.
@@ -40,6 +40,8 @@ ensure_editor_tools() {
   local root; root=$(repo_root)
   command -v nvim > /dev/null 2>&1 || ensure_packages neovim ||
     echo "warning: could not install neovim; the Neovim tests will be skipped" >&2
+  ensure_packages emacs-nox elpa-eglot elpa-lsp-mode ||
+    echo "warning: could not install emacs-nox, elpa-eglot and elpa-lsp-mode; the Emacs tests will be skipped" >&2
   command -v python3 > /dev/null 2>&1 || ensure_packages python3 ||
     echo "warning: could not install python3; the editor configuration check will be skipped" >&2
   command -v npm > /dev/null 2>&1 || ensure_packages nodejs npm ||
