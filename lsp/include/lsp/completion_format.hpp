@@ -10,7 +10,7 @@
 // at the cursor. The completion item, for editors without inline completion, completes the word
 // being typed — the identifier characters just before the cursor, "comp" in "x = comp" — as
 // completion items do, so that clients that insert the item over that word themselves (Neovim's
-// omnifunc, Eglot before 1.10) get the same text as those that apply its edit:
+// omnifunc, Eglot 1.9) get the same text as those that apply its edit:
 //   textEdit    replaces that word (and the re-typed characters) with the word followed by the
 //               suggestion; plain text, never a snippet (the model's `$` are literal);
 //   label       the first non-blank line of that, trimmed, at most max_label_chars characters
