@@ -5,6 +5,7 @@
 #include "engine/model_catalog.hpp"
 #include "engine/tokenizer_select.hpp"
 #include "fetch/download.hpp"
+#include "fetch/proxy.hpp"
 #include "fetch/progress.hpp"
 #include "fetch/url.hpp"
 
@@ -60,7 +61,7 @@ nlohmann::json pull_one(const std::string& url, const std::string& destination, 
 }  // namespace
 
 int cmd_pull(int argc, char** argv) {
-  args a(argc, argv, 2, {"--cache", "--ca-file", "--timeout", "--retries"}, {"--force", "--no-vocab"});
+  args a(argc, argv, 2, {"--cache", "--ca-file", "--timeout", "--retries", "--proxy"}, {"--force", "--no-vocab"});
   if (a.positional().size() != 1)
     throw usage_error("give one model name or URL (names: " + known_names() + ")");
   const std::string reference = a.positional()[0];
@@ -69,6 +70,11 @@ int cmd_pull(int argc, char** argv) {
   fetch::download_options options;
   options.force = a.flag("--force");
   options.connection.ca_file = a.get_or("--ca-file", "");
+  if (a.has("--proxy")) {  // else https_proxy / http_proxy / no_proxy from the environment
+    const std::string proxy = a.get_or("--proxy", "");
+    options.connection.proxy = proxy == "none" ? "" : proxy;
+    if (proxy != "none") fetch::parse_proxy(proxy);  // a bad value is an error before anything starts
+  }
   if (a.has("--timeout")) {
     auto seconds = std::chrono::seconds(a.get_int("--timeout", 60, 1, 3600));
     options.connection.io_timeout = seconds;

@@ -30,7 +30,7 @@ const command commands[] = {
     {"bench-typing",
      "bench-typing (--model PATH | --random-shape 0.1b) --file SOURCE [--vocab PATH] [--threads N] [--small-tokens 200]",
      rwkv::cli::cmd_bench_typing},
-    {"pull", "pull NAME|URL [--cache DIR] [--ca-file PEM] [--force] [--no-vocab] [--timeout S] [--retries N]",
+    {"pull", "pull NAME|URL [--cache DIR] [--ca-file PEM] [--proxy URL|none] [--force] [--no-vocab] [--timeout S] [--retries N]",
      rwkv::cli::cmd_pull},
     {"models", "models [--cache DIR]", rwkv::cli::cmd_models},
     {"convert",

@@ -10,6 +10,7 @@ const char* errc_name(errc code) noexcept {
     case errc::refused: return "refused";
     case errc::timeout: return "timeout";
     case errc::tls: return "tls";
+    case errc::proxy: return "proxy";
     case errc::http_status: return "http_status";
     case errc::too_many_redirects: return "too_many_redirects";
     case errc::protocol: return "protocol";

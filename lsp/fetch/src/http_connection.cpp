@@ -3,6 +3,7 @@
 #include "fetch/http_connection.hpp"
 
 #include "fetch/error.hpp"
+#include "fetch/proxy.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -79,7 +80,11 @@ struct http_connection::impl {
   std::optional<http::response_parser<http::buffer_body>> parser;
   error_code pending;  // an error that came with body bytes: reported on the next read
 
+  std::optional<proxy> via;  // the proxy the connection goes through
+
   std::string where() const { return target.authority(); }
+  // Where the TCP connection goes: the host, or the proxy.
+  std::string first_hop() const { return via ? "the proxy " + via->where() : where(); }
 
   beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
 
@@ -99,7 +104,7 @@ struct http_connection::impl {
     return f(*plain);
   }
 
-  tcp::resolver::results_type resolve() {
+  tcp::resolver::results_type resolve(const url& to) {
     tcp::resolver resolver(ioc);
     net::steady_timer timer(ioc);
     tcp::resolver::results_type results;
@@ -112,7 +117,7 @@ struct http_connection::impl {
         resolver.cancel();
       }
     });
-    resolver.async_resolve(target.host, std::to_string(target.port),
+    resolver.async_resolve(to.host, std::to_string(to.port),
                            [&](error_code e, tcp::resolver::results_type r) {
                              ec = e;
                              results = std::move(r);
@@ -120,12 +125,13 @@ struct http_connection::impl {
                            });
     ioc.restart();
     ioc.run();
+    const std::string what = via ? "the proxy's host name '" + to.host + "'" : "the host name '" + to.host + "'";
     if (timed_out)
-      throw error(errc::timeout, "looking up the host name '" + target.host + "' took longer than " +
-                                     seconds_text(options.connect_timeout) + " (no network, or DNS is not answering)");
+      throw error(errc::timeout, "looking up " + what + " took longer than " + seconds_text(options.connect_timeout) +
+                                     " (no network, or DNS is not answering)");
     if (ec)
-      throw error(errc::dns, "cannot resolve the host name '" + target.host + "' (" + ec.message() +
-                                 "): check the network connection and the name in the URL");
+      throw error(errc::dns, "cannot resolve " + what + " (" + ec.message() + "): check the network connection and " +
+                                 (via ? "the proxy setting" : "the name in the URL"));
     return results;
   }
 
@@ -134,13 +140,46 @@ struct http_connection::impl {
     error_code ec = run([&](auto handler) { lowest().async_connect(endpoints, std::move(handler)); });
     if (!ec) return;
     if (ec == beast::error::timeout)
-      throw error(errc::timeout, "connecting to " + where() + " took longer than " + seconds_text(options.connect_timeout) +
+      throw error(errc::timeout, "connecting to " + first_hop() + " took longer than " + seconds_text(options.connect_timeout) +
                                      " (network down, or a firewall dropping the connection)");
     if (ec == net::error::connection_refused)
-      throw error(errc::refused, "connection refused by " + where() + " (nothing is listening on that port)");
+      throw error(errc::refused, "connection refused by " + first_hop() + " (nothing is listening on that port)");
     if (ec == net::error::network_unreachable || ec == net::error::host_unreachable)
-      throw error(errc::connect, "cannot reach " + where() + " (" + ec.message() + "): check the network connection");
-    throw error(errc::connect, "cannot connect to " + where() + ": " + ec.message());
+      throw error(errc::connect, "cannot reach " + first_hop() + " (" + ec.message() + "): check the network connection");
+    throw error(errc::connect, "cannot connect to " + first_hop() + ": " + ec.message());
+  }
+
+  // CONNECT host:port through the proxy; afterwards the connection is a byte pipe to the host.
+  void tunnel() {
+    http::request<http::empty_body> req{http::verb::connect, target.host_port(), 11};
+    req.set(http::field::host, target.host_port());
+    req.set(http::field::user_agent, options.user_agent);
+    if (!via->authorization.empty()) req.set(http::field::proxy_authorization, via->authorization);
+    auto& stream = lowest();
+    stream.expires_after(options.connect_timeout);
+    error_code ec = run([&](auto handler) { http::async_write(stream, req, std::move(handler)); });
+    http::response_parser<http::empty_body> answer;
+    answer.skip(true);  // a CONNECT answer has no body
+    beast::flat_buffer scratch;
+    if (!ec) {
+      stream.expires_after(options.connect_timeout);
+      ec = run([&](auto handler) { http::async_read_header(stream, scratch, answer, std::move(handler)); });
+    }
+    if (ec == beast::error::timeout)
+      throw error(errc::timeout, first_hop() + " did not open a tunnel to " + target.host_port() + " within " +
+                                     seconds_text(options.connect_timeout));
+    if (ec)
+      throw error(errc::proxy, first_hop() + " closed the connection instead of opening a tunnel to " + target.host_port() +
+                                   " (" + ec.message() + "): is it an HTTP proxy?");
+    const int status = static_cast<int>(answer.get().result_int());
+    if (status / 100 == 2) return;
+    std::string hint;
+    if (status == 407)
+      hint = via->authorization.empty() ? "; it wants credentials: http://user:password@host:port"
+                                        : "; it did not accept the credentials given in the proxy URL";
+    throw error(errc::proxy, first_hop() + " refused the tunnel to " + target.host_port() + ": " + std::to_string(status) +
+                                 " " + std::string(answer.get().reason()) + hint,
+                status);
   }
 
   void start_tls() {
@@ -199,12 +238,17 @@ struct http_connection::impl {
 http_connection::http_connection(const url& target, const connection_options& options) : impl_(std::make_unique<impl>()) {
   impl_->target = target;
   impl_->options = options;
-  auto endpoints = impl_->resolve();
+  if (!options.proxy)
+    impl_->via = proxy_from_environment(target);
+  else if (!options.proxy->empty())
+    impl_->via = parse_proxy(*options.proxy);
+  auto endpoints = impl_->resolve(impl_->via ? impl_->via->address : target);
   if (target.tls())
     impl_->start_tls();
   else
     impl_->plain.emplace(impl_->ioc);
   impl_->connect(endpoints);
+  if (impl_->via && target.tls()) impl_->tunnel();
   if (target.tls()) impl_->handshake();
 }
 
@@ -217,8 +261,11 @@ http_connection::~http_connection() {
 
 response_head http_connection::get(const std::vector<header_field>& extra) {
   auto& m = *impl_;
-  http::request<http::empty_body> req{http::verb::get, m.target.target, 11};
+  // Through a proxy without a tunnel (http): the absolute URL, and the proxy's credentials.
+  const bool absolute = m.via && !m.target.tls();
+  http::request<http::empty_body> req{http::verb::get, absolute ? m.target.to_string() : m.target.target, 11};
   req.set(http::field::host, m.target.authority());
+  if (absolute && !m.via->authorization.empty()) req.set(http::field::proxy_authorization, m.via->authorization);
   req.set(http::field::user_agent, m.options.user_agent);
   req.set(http::field::accept, "*/*");
   req.set(http::field::accept_encoding, "identity");  // bytes as stored: hashes and ranges refer to them

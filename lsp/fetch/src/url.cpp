@@ -84,7 +84,25 @@ std::string url::authority() const {
   return h;
 }
 
+std::string url::host_port() const {
+  const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return h + ":" + std::to_string(port);
+}
+
 std::string url::to_string() const { return scheme + "://" + authority() + target; }
+
+std::string percent_decode(std::string_view text) {
+  std::string decoded;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+      decoded += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      decoded += text[i];
+    }
+  }
+  return decoded;
+}
 
 url parse_url(std::string_view text) {
   auto bad = [&](const std::string& why) {
@@ -156,16 +174,7 @@ url resolve_location(const url& base, std::string_view location) {
 
 std::string file_name_from_url(const url& u) {
   std::string path = u.target.substr(0, u.target.find('?'));
-  std::string last = path.substr(path.rfind('/') + 1);
-  std::string decoded;
-  for (std::size_t i = 0; i < last.size(); ++i) {
-    if (last[i] == '%' && i + 2 < last.size() && hex_value(last[i + 1]) >= 0 && hex_value(last[i + 2]) >= 0) {
-      decoded += static_cast<char>(hex_value(last[i + 1]) * 16 + hex_value(last[i + 2]));
-      i += 2;
-    } else {
-      decoded += last[i];
-    }
-  }
+  const std::string decoded = percent_decode(path.substr(path.rfind('/') + 1));
   if (decoded.empty() || decoded == "." || decoded == ".." || decoded.find('/') != std::string::npos ||
       decoded.find('\0') != std::string::npos)
     return "";

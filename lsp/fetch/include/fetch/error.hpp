@@ -14,6 +14,7 @@ enum class errc {
   refused,             // the host answered the connection attempt with a refusal
   timeout,             // connecting, or waiting for the next bytes, took longer than allowed
   tls,                 // TLS handshake or certificate verification failed
+  proxy,               // the proxy refused or failed to open a tunnel to the host
   http_status,         // the server answered with an error status (404, 403, 500, ...)
   too_many_redirects,  // the redirect limit was reached
   protocol,            // the server's answer made no sense (bad Content-Range, missing Location)
@@ -32,7 +33,7 @@ class error : public std::runtime_error {
   error(errc code, const std::string& message, int http_status = 0)
       : std::runtime_error(message), code_(code), http_status_(http_status) {}
   errc code() const noexcept { return code_; }
-  // The HTTP status for errc::http_status, else 0.
+  // The HTTP status for errc::http_status (and the proxy's for errc::proxy), else 0.
   int http_status() const noexcept { return http_status_; }
   // Worth another attempt in the same run: the transfer broke off, timed out or the server was
   // briefly unavailable (5xx, 429).

@@ -1,4 +1,5 @@
-// One HTTP/1.1 exchange over a fresh connection: plain TCP or TLS (Boost.Beast + OpenSSL).
+// One HTTP/1.1 exchange over a fresh connection: plain TCP or TLS (Boost.Beast + OpenSSL),
+// directly or through an HTTP proxy (fetch/proxy.hpp: a CONNECT tunnel for https).
 //
 // TLS verifies the server: the system's certificate store (or a PEM file given instead), SNI and
 // host name (or IP address) verification against the certificate, TLS 1.2 or newer. Every network
@@ -25,6 +26,9 @@ struct connection_options {
   std::chrono::milliseconds connect_timeout{30'000};  // name lookup, TCP connect, TLS handshake (each)
   std::chrono::milliseconds io_timeout{60'000};       // longest wait for the next bytes
   std::string user_agent = "rwkv-lsp";
+  // The proxy: unset = from the environment (proxy_from_environment), "" = none, else a proxy URL
+  // for every host.
+  std::optional<std::string> proxy;
 };
 
 struct header_field {

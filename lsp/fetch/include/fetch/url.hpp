@@ -19,6 +19,8 @@ struct url {
   bool default_port() const noexcept { return port == (tls() ? 443 : 80); }
   // "host" or "host:port" (brackets around IPv6), as sent in the Host header.
   std::string authority() const;
+  // "host:port" with the port always given (brackets around IPv6): a CONNECT request's target.
+  std::string host_port() const;
   std::string to_string() const;
 };
 
@@ -28,6 +30,9 @@ url parse_url(std::string_view text);
 // RFC 3986 reference resolution for a Location header: absolute URLs, "//host/path",
 // "/path", "relative/path", "../x" and "?query" forms.
 url resolve_location(const url& base, std::string_view location);
+
+// %XX escapes decoded; a '%' not followed by two hex digits stays as it is.
+std::string percent_decode(std::string_view text);
 
 // The last path segment, percent-decoded ("" when the path ends in '/' or the name would be
 // unsafe as a file name: ".", "..", a '/' or a NUL after decoding).
