@@ -1,5 +1,7 @@
 #include "fetch/local_proxy.hpp"
 
+#include "fetch/loopback_listener.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
@@ -11,8 +13,8 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <sstream>
-#include <thread>
 
 namespace rwkv::test {
 
@@ -22,28 +24,18 @@ using error_code = boost::system::error_code;
 
 struct local_proxy::impl {
   std::string required;
-  net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
-  std::uint16_t port = 0;
-  std::thread thread;
   std::atomic<bool> stopping{false};
   std::atomic<int> client_fd{-1}, upstream_fd{-1};
   mutable std::mutex mutex;
   std::vector<proxy_request> seen;
+  std::optional<loopback_listener> listener;  // last: stopped first
 
-  void loop() {
-    while (!stopping) {
-      tcp::socket client(ioc);
-      error_code ec;
-      acceptor.accept(client, ec);
-      if (stopping) break;
-      if (ec) continue;
-      client_fd = client.native_handle();
-      handle(client);
-      client_fd = -1;
-      client.shutdown(tcp::socket::shutdown_both, ec);
-      client.close(ec);
-    }
+  void accept(tcp::socket& client) {
+    client_fd = client.native_handle();
+    handle(client);
+    client_fd = -1;
+    error_code ec;
+    client.shutdown(tcp::socket::shutdown_both, ec);
   }
 
   static void reply(tcp::socket& s, const std::string& status) {
@@ -101,8 +93,8 @@ struct local_proxy::impl {
     }
     const std::size_t colon = authority.rfind(':');
     if (colon == std::string::npos) return reply(client, "400 Bad Request");
-    tcp::socket upstream(ioc);
-    tcp::resolver resolver(ioc);
+    tcp::socket upstream(listener->context());
+    tcp::resolver resolver(listener->context());
     auto endpoints = resolver.resolve(authority.substr(0, colon), authority.substr(colon + 1), ec);
     if (!ec) net::connect(upstream, endpoints, ec);
     if (ec) return reply(client, "502 Bad Gateway");
@@ -146,29 +138,19 @@ struct local_proxy::impl {
 
 local_proxy::local_proxy(std::string required_authorization) : impl_(std::make_unique<impl>()) {
   impl_->required = std::move(required_authorization);
-  tcp::endpoint ep(net::ip::address_v4::loopback(), 0);
-  impl_->acceptor.open(ep.protocol());
-  impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
-  impl_->acceptor.bind(ep);
-  impl_->acceptor.listen();
-  impl_->port = impl_->acceptor.local_endpoint().port();
-  impl_->thread = std::thread([this] { impl_->loop(); });
+  impl_->listener.emplace([this](tcp::socket& client) { impl_->accept(client); });
 }
 
 local_proxy::~local_proxy() {
   impl_->stopping = true;
   for (int fd : {impl_->client_fd.load(), impl_->upstream_fd.load()})
-    if (fd >= 0) ::shutdown(fd, SHUT_RDWR);
-  net::io_context ioc;
-  tcp::socket poke(ioc);  // wakes the blocking accept
-  error_code ec;
-  poke.connect(tcp::endpoint(net::ip::address_v4::loopback(), impl_->port), ec);
-  impl_->thread.join();
+    if (fd >= 0) ::shutdown(fd, SHUT_RDWR);  // wakes a blocked relay
+  impl_->listener->stop();
 }
 
-std::uint16_t local_proxy::port() const { return impl_->port; }
+std::uint16_t local_proxy::port() const { return impl_->listener->port(); }
 
-std::string local_proxy::url() const { return "http://127.0.0.1:" + std::to_string(impl_->port); }
+std::string local_proxy::url() const { return "http://127.0.0.1:" + std::to_string(port()); }
 
 std::vector<proxy_request> local_proxy::requests() const {
   std::lock_guard<std::mutex> lock(impl_->mutex);

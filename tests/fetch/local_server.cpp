@@ -1,5 +1,7 @@
 #include "fetch/local_server.hpp"
 
+#include "fetch/loopback_listener.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -12,7 +14,6 @@
 #include <charconv>
 #include <condition_variable>
 #include <mutex>
-#include <thread>
 
 namespace rwkv::test {
 
@@ -46,41 +47,30 @@ const char* reason_phrase(int status) {
 struct local_server::impl {
   handler respond;
   std::optional<ssl::context> tls;
-  net::io_context ioc;
-  tcp::acceptor acceptor{ioc};
-  std::uint16_t port = 0;
-  std::thread thread;
   std::atomic<bool> stopping{false};
   std::atomic<int> active_fd{-1};
   mutable std::mutex mutex;
   std::condition_variable stopped;
   std::vector<seen_request> seen;
+  std::optional<loopback_listener> listener;  // last: stopped first
 
-  void loop() {
-    while (!stopping) {
-      tcp::socket socket(ioc);
-      error_code ec;
-      acceptor.accept(socket, ec);
-      if (stopping) break;
-      if (ec) continue;
-      active_fd = socket.native_handle();
-      try {
-        if (tls) {
-          ssl::stream<tcp::socket> stream(std::move(socket), *tls);
-          stream.handshake(ssl::stream_base::server, ec);
-          if (!ec) serve(stream);
-          active_fd = -1;
-          error_code ignored;
-          stream.next_layer().close(ignored);  // no close_notify: a cut looks like a real network cut
-        } else {
-          serve(socket);
-          active_fd = -1;
-          socket.shutdown(tcp::socket::shutdown_send, ec);
-          socket.close(ec);
-        }
-      } catch (const std::exception&) {
+  void accept(tcp::socket& socket) {
+    active_fd = socket.native_handle();
+    error_code ec;
+    try {
+      if (tls) {
+        ssl::stream<tcp::socket> stream(std::move(socket), *tls);
+        stream.handshake(ssl::stream_base::server, ec);
+        if (!ec) serve(stream);
         active_fd = -1;
+        stream.next_layer().close(ec);  // no close_notify: a cut looks like a real network cut
+      } else {
+        serve(socket);
+        active_fd = -1;
+        socket.shutdown(tcp::socket::shutdown_send, ec);
       }
+    } catch (const std::exception&) {
+      active_fd = -1;
     }
   }
 
@@ -135,13 +125,7 @@ local_server::local_server(handler h, std::optional<test_certificate> tls) : imp
     impl_->tls->use_certificate_chain(net::buffer(tls->cert_pem));
     impl_->tls->use_private_key(net::buffer(tls->key_pem), ssl::context::pem);
   }
-  tcp::endpoint ep(net::ip::address_v4::loopback(), 0);
-  impl_->acceptor.open(ep.protocol());
-  impl_->acceptor.set_option(tcp::acceptor::reuse_address(true));
-  impl_->acceptor.bind(ep);
-  impl_->acceptor.listen();
-  impl_->port = impl_->acceptor.local_endpoint().port();
-  impl_->thread = std::thread([this] { impl_->loop(); });
+  impl_->listener.emplace([this](tcp::socket& socket) { impl_->accept(socket); });
 }
 
 local_server::~local_server() {
@@ -151,18 +135,13 @@ local_server::~local_server() {
   }
   impl_->stopped.notify_all();
   if (int fd = impl_->active_fd.load(); fd >= 0) ::shutdown(fd, SHUT_RDWR);  // wakes a blocked read
-  // Wake the blocking accept with a connection of our own.
-  net::io_context ioc;
-  tcp::socket poke(ioc);
-  error_code ec;
-  poke.connect(tcp::endpoint(net::ip::address_v4::loopback(), impl_->port), ec);
-  impl_->thread.join();
+  impl_->listener->stop();
 }
 
-std::uint16_t local_server::port() const { return impl_->port; }
+std::uint16_t local_server::port() const { return impl_->listener->port(); }
 
 std::string local_server::url(const std::string& path, const std::string& host) const {
-  return std::string(impl_->tls ? "https" : "http") + "://" + host + ":" + std::to_string(impl_->port) + path;
+  return std::string(impl_->tls ? "https" : "http") + "://" + host + ":" + std::to_string(port()) + path;
 }
 
 std::vector<seen_request> local_server::requests() const {
