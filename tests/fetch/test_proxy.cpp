@@ -7,9 +7,12 @@
 #include "fetch/local_server.hpp"
 #include "fetch/proxy.hpp"
 #include "fetch/test_certificate.hpp"
+#include "support/run_process.hpp"
 #include "support/test_data.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <cstdlib>
 
 #include <filesystem>
 #include <fstream>
@@ -207,4 +210,36 @@ TEST_CASE("a proxy that is not there, and redirects that pass through the proxy"
   REQUIRE(proxy.requests().size() == 2);
   CHECK(proxy.requests()[0].target == redirecting.url("/start"));
   CHECK(proxy.requests()[1].target == target.url("/final.bin"));
+}
+
+TEST_CASE("rwkv-lsp pull goes through --proxy, and past the environment's proxy for loopback", "[fetch][proxy][cli]") {
+  const std::string body = "not really a model, but bytes to download";
+  auto server = file_server(body);
+  test::local_proxy proxy;
+  const std::string dir = test::temp_dir("fetch-proxy-cli");
+  auto pull = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"pull", server.url("/m.bin"), "--cache", dir, "--force", "--retries", "0", "--timeout", "10"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return test::run_process(RWKV_LSP_SERVER, args);
+  };
+  auto r = pull({"--proxy", proxy.url()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(read_file(dir + "/m.bin") == body);
+  REQUIRE(proxy.requests().size() == 1);
+  CHECK(proxy.requests()[0].target == server.url("/m.bin"));
+
+  // The environment names a proxy that refuses everything: a loopback host goes direct anyway,
+  // and so does everything with --proxy none.
+  ::setenv("http_proxy", ("http://127.0.0.1:" + std::to_string(test::unused_port())).c_str(), 1);
+  r = pull({});
+  CHECK(r.exit_code == 0);
+  r = pull({"--proxy", "none"});
+  CHECK(r.exit_code == 0);
+  ::unsetenv("http_proxy");
+  CHECK(proxy.requests().size() == 1);
+
+  r = pull({"--proxy", "socks5://127.0.0.1:1080"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Contains("HTTPS and SOCKS proxies are not supported"));
 }
