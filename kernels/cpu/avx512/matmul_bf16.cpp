@@ -153,8 +153,9 @@ void bf16_gemm(const cpu_weight& w, const act_view& a, std::int64_t T, std::int6
       const std::uint16_t* xs[N];
       for (int t = 0; t < N; ++t) xs[t] = x + (t0 + std::min(t, nt - 1)) * ldx;
       tiles[static_cast<std::size_t>(nt - 1)](rows, K, xs, out);
+      const auto rows_mask = static_cast<__mmask8>((1u << nr) - 1);
       for (int t = 0; t < nt; ++t)
-        for (int i = 0; i < nr; ++i) dots[(t0 + t) * nr_all + (rg - r0) + i] = out[t * 8 + i];
+        _mm256_mask_storeu_ps(dots + (t0 + t) * nr_all + (rg - r0), rows_mask, _mm256_load_ps(out + t * 8));
     }
   }
   for (std::int64_t t = 0; t < T; ++t)
