@@ -46,6 +46,27 @@ function H.server_cmd()
   return cmd
 end
 
+-- Starts rwkv-lsp with Neovim's own client (vim.lsp.start_client) and waits for initialize;
+-- `handlers` go to the client. Returns the client id and the client.
+function H.start_server(handlers)
+  local initialized = false
+  local id = vim.lsp.start_client({
+    name = "rwkv-lsp",
+    cmd = H.server_cmd(),
+    root_dir = H.dir,
+    flags = { debounce_text_changes = 0 },
+    on_init = function()
+      initialized = true
+    end,
+    handlers = handlers,
+  })
+  H.check(id ~= nil, "vim.lsp.start_client started rwkv-lsp")
+  H.check(H.wait(30000, function()
+    return initialized
+  end), "the server answered initialize")
+  return id, id and vim.lsp.get_client_by_id(id)
+end
+
 -- Writes `text` to H.dir/name and opens it in the current window.
 function H.open_file(name, text, filetype)
   local path = H.dir .. "/" .. name

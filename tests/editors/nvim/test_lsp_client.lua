@@ -26,26 +26,11 @@ end
 H.run(function()
   vim.lsp.set_log_level("debug") -- the test reads cancellation answers from the log
   local shown = {}
-  local initialized = false
-  local id = vim.lsp.start_client({
-    name = "rwkv-lsp",
-    cmd = H.server_cmd(),
-    root_dir = H.dir,
-    flags = { debounce_text_changes = 0 },
-    on_init = function()
-      initialized = true
+  local id, client = H.start_server({
+    ["window/showMessage"] = function(_, result)
+      table.insert(shown, result)
     end,
-    handlers = {
-      ["window/showMessage"] = function(_, result)
-        table.insert(shown, result)
-      end,
-    },
   })
-  H.check(id ~= nil, "vim.lsp.start_client started rwkv-lsp")
-  H.check(H.wait(30000, function()
-    return initialized
-  end), "the server answered initialize")
-  local client = vim.lsp.get_client_by_id(id)
   local caps = client.server_capabilities or client.resolved_capabilities
   H.check(caps.inlineCompletionProvider ~= nil, "inlineCompletionProvider is announced", caps)
   H.check(caps.completionProvider ~= nil, "completionProvider is announced")

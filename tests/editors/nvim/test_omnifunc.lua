@@ -4,22 +4,9 @@
 local H = dofile(vim.fn.fnamemodify(debug.getinfo(1, "S").source:sub(2), ":h") .. "/harness.lua")
 
 H.run(function()
-  local initialized = false
-  local id = vim.lsp.start_client({
-    name = "rwkv-lsp",
-    cmd = H.server_cmd(),
-    root_dir = H.dir,
-    flags = { debounce_text_changes = 0 },
-    on_init = function()
-      initialized = true
-    end,
-  })
+  local id, client = H.start_server()
   local buf = H.open_file("add.py", "def add(a, b):\n    return a", "python")
   H.check(vim.lsp.buf_attach_client(buf, id), "the buffer is attached")
-  H.check(H.wait(30000, function()
-    return initialized
-  end), "the server answered initialize")
-  local client = vim.lsp.get_client_by_id(id)
 
   -- What the item says, asked directly at the same place: "a" replaced by "a" + the suggestion.
   local expected
