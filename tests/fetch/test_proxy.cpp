@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <sstream>
 
 using namespace rwkv;
@@ -242,4 +243,30 @@ TEST_CASE("rwkv-lsp pull goes through --proxy, and past the environment's proxy 
   r = pull({"--proxy", "socks5://127.0.0.1:1080"});
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Contains("HTTPS and SOCKS proxies are not supported"));
+}
+
+TEST_CASE("any text is a proxy or a bad_url error, never a crash", "[fetch][proxy]") {
+  std::mt19937 rng(7);
+  const std::string alphabet = "hp:/@[]%.0123456789abcdefxyz-_ \t";
+  const char* seeds[] = {"http://u:p@h:1", "http://[::1]:3128", "h:80", "http://%zz@h", "http://@:1", "[", "]:", "@@@"};
+  for (int i = 0; i < 20000; ++i) {
+    std::string text = seeds[i % 8];
+    for (int k = static_cast<int>(rng() % 6); k > 0; --k) {  // insert, delete or replace characters
+      const std::size_t at = text.empty() ? 0 : rng() % (text.size() + 1);
+      const char c = alphabet[rng() % alphabet.size()];
+      switch (rng() % 3) {
+        case 0: text.insert(text.begin() + static_cast<std::ptrdiff_t>(at), c); break;
+        case 1: if (at < text.size()) text.erase(at, 1); break;
+        default: if (at < text.size()) text[at] = c; break;
+      }
+    }
+    INFO(text);
+    try {
+      const auto p = fetch::parse_proxy(text);
+      CHECK(!p.address.host.empty());
+      CHECK(p.address.port > 0);
+    } catch (const fetch::error& e) {
+      CHECK(e.code() == fetch::errc::bad_url);
+    }
+  }
 }
