@@ -40,7 +40,8 @@ cursor_snapshot snapshot_cursor(const document& doc, std::size_t offset, positio
   at.encoding = encoding;
   std::string_view after = doc.line_after(offset);
   at.line_after = std::string(after.substr(0, floor_to_char_boundary(after, max_line_after)));
-  at.word_before = std::string(trailing_word(doc.line_before(offset)));
+  const std::string_view word = trailing_word(doc.line_before(offset));
+  if (word.size() <= max_word_before) at.word_before = std::string(word);  // else: a blob, not a word
   return at;
 }
 

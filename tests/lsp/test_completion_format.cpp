@@ -80,6 +80,14 @@ TEST_CASE("the completion item's word is measured in the client's position units
     CHECK(list.items[0].text_edit.range == range{{0, start}, {0, cursor + 1}});
     CHECK(list.items[0].label == "na\xC3\xAFve_x)");
   }
+  // A run of identifier characters longer than a word (minified code, base64) is not repeated.
+  document blob("js", "x=" + std::string(5000, 'A'), 1);
+  auto at_blob = snapshot_cursor(blob, 5002, position_encoding::utf16);
+  CHECK(at_blob.word_before.empty());
+  auto blob_list = make_completion_list(result_of({{"==", 0}}), at_blob);
+  REQUIRE(blob_list.items.size() == 1);
+  CHECK(blob_list.items[0].text_edit.range == range{{0, 5002}, {0, 5002}});
+  CHECK(blob_list.items[0].text_edit.new_text == "==");
   // After punctuation there is no word: the edit starts at the cursor.
   document call("cpp", "f(", 1);
   auto list = make_completion_list(result_of({{"x)", 0}}), snapshot_cursor(call, 2, position_encoding::utf16));

@@ -35,12 +35,15 @@ namespace rwkv::lsp {
 struct cursor_snapshot {
   position cursor;           // canonical: a character past the line end is clamped
   std::string line_after;    // the rest of the line after the cursor (at most max_line_after bytes)
-  std::string word_before;   // identifier characters right before the cursor
+  std::string word_before;   // identifier characters right before the cursor ("" past max_word_before)
   position_encoding encoding = position_encoding::utf16;
 };
 
 inline constexpr std::size_t max_line_after = 256;
 inline constexpr std::size_t max_label_chars = 60;
+// Longer runs of identifier characters (minified code, base64) are not treated as a word: the
+// item then inserts at the cursor rather than repeating them.
+inline constexpr std::size_t max_word_before = 256;
 
 cursor_snapshot snapshot_cursor(const document& doc, std::size_t offset, position_encoding encoding);
 
