@@ -186,12 +186,6 @@ class rwkvcpp_reader {
     }
   }
 
-  static bool is_v7_lora(const std::string& name) {
-    for (const char* s : {".att.w1", ".att.w2", ".att.a1", ".att.a2", ".att.v1", ".att.v2", ".att.g1", ".att.g2"})
-      if (ends_with(name, s)) return true;
-    return false;
-  }
-
   std::shared_ptr<const mapped_file> file_;
   byte_cursor in_;
   tensor_store& out_;

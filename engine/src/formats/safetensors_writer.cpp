@@ -32,11 +32,9 @@ bool is_matrix(const std::string& name) {
   const std::size_t dot = name.find('.', 7);
   if (dot == std::string::npos) return false;
   const std::string rest = name.substr(dot + 1);
+  if (is_v7_lora(name)) return true;
   for (const char* lora : {"att.time_maa_w1", "att.time_maa_w2", "att.time_decay_w1", "att.time_decay_w2"})
     if (rest == lora) return true;
-  if (rest.size() == 6 && rest.rfind("att.", 0) == 0 && std::string_view("wavg").find(rest[4]) != std::string_view::npos &&
-      (rest[5] == '1' || rest[5] == '2'))
-    return true;
   for (const char* part : {"att.", "ffn."})
     for (const char* m : {"key", "value", "receptance", "output", "gate"})
       if (rest == std::string(part) + m + ".weight") return true;

@@ -77,6 +77,12 @@ tensor transposed_view(const tensor& t) {
   return out;
 }
 
+bool is_v7_lora(std::string_view name) {
+  for (std::string_view s : {".att.w1", ".att.w2", ".att.a1", ".att.a2", ".att.v1", ".att.v2", ".att.g1", ".att.g2"})
+    if (name.ends_with(s)) return true;
+  return false;
+}
+
 std::vector<float> transpose(const std::vector<float>& v, std::int64_t rows, std::int64_t cols) {
   std::vector<float> out(v.size());
   for (std::int64_t r = 0; r < rows; ++r)

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rwkv::engine::formats {
@@ -38,5 +39,8 @@ std::vector<std::uint8_t> scaled_by_power_of_two(const tensor& t, int exponent);
 
 // "[2, 64]"
 std::string shape_text(const std::vector<std::int64_t>& shape);
+
+// An RWKV-7 LoRA matrix by its BlinkDL name: blocks.N.att.{w,a,v,g}{1,2}.
+bool is_v7_lora(std::string_view name);
 
 }  // namespace rwkv::engine::formats

@@ -92,12 +92,17 @@ std::unique_ptr<kernels::weight> weight_loader::matrix(const std::string& name, 
     stored_type_ = t.type;
     stored_type_set_ = true;
   }
-  params_ += rows * cols;
-  matmul_params_ += rows * cols;
-  kernels::matrix m{t.type, rows, cols, t.data};
-  auto w = prefer_ ? backend_.prepare(m, *prefer_) : backend_.prepare(m);
+  auto w = prepare(kernels::matrix{t.type, rows, cols, t.data}, prefer_, &t);
   memory_type_ = w->type();
-  if (w->owned_bytes() > 0) store_.release_pages(t.data, t.nbytes);  // copied: the file's pages can go
+  return w;
+}
+
+std::unique_ptr<kernels::weight> weight_loader::prepare(const kernels::matrix& m, std::optional<kernels::dtype> want,
+                                                        const tensor* stored) {
+  params_ += m.rows * m.cols;
+  matmul_params_ += m.rows * m.cols;
+  auto w = want ? backend_.prepare(m, *want) : backend_.prepare(m);
+  if (stored && w->owned_bytes() > 0) store_.release_pages(stored->data, stored->nbytes);  // copied: the file's pages can go
   owned_bytes_ += w->owned_bytes();
   bytes_per_token_ += w->bytes_per_pass();
   return w;
@@ -116,15 +121,9 @@ std::unique_ptr<kernels::weight> weight_loader::matrix_transposed(const std::str
   const tensor& t = require_shape(name, {in, out});
   if (!t.transposed) return matrix_slice_transposed(name, 1, 0, in, out);
   // Stored [out][in] already: the kernels' layout, used as stored (blocks run along `in`).
-  params_ += in * out;
-  matmul_params_ += in * out;
   std::optional<kernels::dtype> want = lora_type(in);
   if (!want && kernels::dtype_is_quantized(t.type) && in < 256) want = kernels::dtype::f32;
-  auto w = backend_.prepare(kernels::matrix{t.type, out, in, t.data}, want.value_or(t.type));
-  if (w->owned_bytes() > 0) store_.release_pages(t.data, t.nbytes);
-  owned_bytes_ += w->owned_bytes();
-  bytes_per_token_ += w->bytes_per_pass();
-  return w;
+  return prepare(kernels::matrix{t.type, out, in, t.data}, want, &t);
 }
 
 std::optional<kernels::dtype> weight_loader::lora_type(std::int64_t in) const {
@@ -154,17 +153,11 @@ std::unique_ptr<kernels::weight> weight_loader::matrix_slice_transposed(const st
     for (std::int64_t o = 0; o < out; ++o)
       std::memcpy(dst + static_cast<std::size_t>(o * in + i) * elem, src + static_cast<std::size_t>(i * out + o) * elem,
                   elem);
-  params_ += in * out;
-  matmul_params_ += in * out;
-  const std::optional<kernels::dtype> want = lora_type(in);
-  const kernels::matrix m{type, out, in, host->data()};
-  auto w = want ? backend_.prepare(m, *want) : backend_.prepare(m);
+  auto w = prepare(kernels::matrix{type, out, in, host->data()}, lora_type(in), nullptr);
   if (w->owned_bytes() == 0) {  // the weight borrows the transposed copy: keep it
     owned_f32_.push_back(host);
     owned_bytes_ += host->size() * sizeof(float);
   }
-  owned_bytes_ += w->owned_bytes();
-  bytes_per_token_ += w->bytes_per_pass();
   return w;
 }
 

@@ -97,6 +97,10 @@ class weight_loader {
   std::string what() const;
   // The type a requested weight type gives a LoRA matrix with rows of `in` values (see above).
   std::optional<kernels::dtype> lora_type(std::int64_t in) const;
+  // A matrix for the backend, in `want` or as it is, counted (parameters, memory, bytes per
+  // token); `stored`'s file pages are released when the backend made its own copy.
+  std::unique_ptr<kernels::weight> prepare(const kernels::matrix& m, std::optional<kernels::dtype> want,
+                                           const tensor* stored);
 
   const tensor_store& store_;
   kernels::backend& backend_;
