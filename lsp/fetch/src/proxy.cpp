@@ -4,7 +4,6 @@
 
 #include <boost/asio/ip/address.hpp>
 
-#include <cctype>
 
 namespace rwkv::fetch {
 
@@ -22,12 +21,6 @@ std::string base64(std::string_view bytes) {
   return out;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 bool is_loopback(const std::string& host) {
   if (host == "localhost" || (host.size() > 10 && host.ends_with(".localhost"))) return true;
   boost::system::error_code ec;
@@ -41,7 +34,7 @@ bool excluded(const std::string& host, std::string_view no_proxy) {
   while (pos < no_proxy.size()) {
     std::size_t end = no_proxy.find_first_of(", ", pos);
     if (end == std::string_view::npos) end = no_proxy.size();
-    std::string entry = lower(no_proxy.substr(pos, end - pos));
+    std::string entry = ascii_lower(no_proxy.substr(pos, end - pos));
     pos = end + 1;
     if (entry.empty()) continue;
     if (entry == "*") return true;
@@ -72,7 +65,7 @@ proxy parse_proxy(std::string_view text) {
   std::string_view rest = text;
   std::string scheme = "http";
   if (const std::size_t sep = rest.find("://"); sep != std::string_view::npos) {
-    scheme = lower(rest.substr(0, sep));
+    scheme = ascii_lower(rest.substr(0, sep));
     rest.remove_prefix(sep + 3);
   }
   // The credentials are cut off before anything can repeat the text in a message.

@@ -11,12 +11,6 @@ namespace rwkv::fetch {
 
 namespace {
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // "scheme:" per RFC 3986: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
 bool has_scheme(std::string_view s) {
   std::size_t colon = s.find(':');
@@ -84,6 +78,12 @@ std::string url::authority() const {
   return h;
 }
 
+std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
 std::string url::host_port() const {
   const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   return h + ":" + std::to_string(port);
@@ -115,7 +115,7 @@ url parse_url(std::string_view text) {
   std::size_t sep = text.find("://");
   if (sep == std::string_view::npos) throw bad("expected http://… or https://…");
   url u;
-  u.scheme = lower(text.substr(0, sep));
+  u.scheme = ascii_lower(text.substr(0, sep));
   if (u.scheme != "http" && u.scheme != "https") throw bad("only http and https are supported");
   std::string rest = strip_fragment(text.substr(sep + 3));
   std::size_t path_start = rest.find_first_of("/?");
@@ -139,7 +139,7 @@ url parse_url(std::string_view text) {
     if (colon != std::string::npos) port_text = authority.substr(colon + 1);
   }
   if (u.host.empty()) throw bad("no host name");
-  u.host = lower(u.host);
+  u.host = ascii_lower(u.host);
   if (port_text.empty()) {
     u.port = u.tls() ? 443 : 80;
   } else {

@@ -31,6 +31,9 @@ url parse_url(std::string_view text);
 // "/path", "relative/path", "../x" and "?query" forms.
 url resolve_location(const url& base, std::string_view location);
 
+// ASCII letters lowered (scheme and host names compare without case).
+std::string ascii_lower(std::string_view s);
+
 // %XX escapes decoded; a '%' not followed by two hex digits stays as it is.
 std::string percent_decode(std::string_view text);
 
