@@ -75,7 +75,7 @@ std::unique_ptr<weight> cpu_backend::prepare(const matrix& m, dtype prefer) {
 dot_path cpu_backend::path_for(const cpu_weight& w) const noexcept {
   if (precision_ == kernels::precision::fast) {
     if (w.lay() == layout::bf16 && k_.bf16_dot) return dot_path::bf16;
-    if ((w.lay() == layout::q8 || w.lay() == layout::q4 || w.lay() == layout::q5) && k_.int8_dot) return dot_path::int8;
+    if (is_int8_layout(w.lay()) && k_.int8_dot) return dot_path::int8;
   }
   return dot_path::f32;
 }

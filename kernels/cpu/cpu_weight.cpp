@@ -46,8 +46,6 @@ layout layout_of(dtype t) noexcept {
   }
 }
 
-bool is_interleaved(layout l) noexcept { return l == layout::q8 || l == layout::q4 || l == layout::q5; }
-
 // Where column c's quant lives in a q8/q4/q5 row (see the layout in cpu_weight.hpp): its byte,
 // the nibble shift (q4/q5), and the bit index in the fifth-bit plane (q5).
 struct quant_pos {
@@ -61,7 +59,7 @@ inline quant_pos position(layout l, std::int64_t c, std::int64_t cols) noexcept 
   const std::int64_t nbs = std::min<std::int64_t>(16, nb - s * 16);
   const std::int64_t j = c % 32, g = j / 4, q = j % 4;
   quant_pos p{};
-  if (l == layout::q8) {
+  if (l == layout::q8 || l == layout::q6) {
     p.byte = s * 512 + g * nbs * 4 + lane * 4 + q;
   } else {
     p.byte = s * 256 + (g / 2) * nbs * 4 + lane * 4 + q;
@@ -73,9 +71,9 @@ inline quant_pos position(layout l, std::int64_t c, std::int64_t cols) noexcept 
 
 }  // namespace
 
-void cpu_weight::init_layout(dtype t, std::int64_t rows, std::int64_t cols) {
+void cpu_weight::init_layout(dtype t, layout l, std::int64_t rows, std::int64_t cols) {
   type_ = t;
-  lay_ = layout_of(t);
+  lay_ = l;
   rows_ = rows;
   cols_ = cols;
   const std::int64_t nb = cols / 32;
@@ -83,6 +81,11 @@ void cpu_weight::init_layout(dtype t, std::int64_t rows, std::int64_t cols) {
     case layout::q8:
       scale_offset_ = cols;
       zero_point_ = 128;
+      break;
+    case layout::q6:
+      scale_offset_ = cols;
+      half_offset_ = cols + 2 * nb;
+      zero_point_ = 32;
       break;
     case layout::q4:
       scale_offset_ = cols / 2;
@@ -99,30 +102,30 @@ void cpu_weight::init_layout(dtype t, std::int64_t rows, std::int64_t cols) {
     zero_point_ = 0;
     min_offset_ = scale_offset_ + 2 * nb;
   }
-  row_bytes_ = is_interleaved(lay_) ? scale_offset_ + (min_offset_ ? 4 : 2) * nb : dtype_row_bytes(t, cols);
+  row_bytes_ = is_int8_layout(lay_) ? scale_offset_ + (min_offset_ || half_offset_ ? 4 : 2) * nb : dtype_row_bytes(t, cols);
 }
 
-dtype weight_builder::target(const matrix& m, dtype want, bool fast_bf16, bool fast_int8) noexcept {
+weight_builder::encoding weight_builder::target(const matrix& m, dtype want, bool fast_bf16, bool fast_int8) noexcept {
   // Only encodings we can produce; K-quants are read-only (kept as stored when asked for).
   if (want != m.type && !dtype_can_quantize(want)) want = m.type;
   if (dtype_row_bytes(want, m.cols) < 0) want = m.type;  // columns do not fill whole blocks
   if (fast_bf16 && want == dtype::f16) want = dtype::bf16;
-  // K-quants (the types we read but cannot encode) run in the int8 layouts (see the header):
-  // Q6_K, which has no legacy form, as q8_0.
-  if (fast_int8 && !dtype_can_quantize(want)) want = kquant_legacy_type(want).value_or(dtype::q8_0);
-  return want;
+  // K-quants (the types we read but cannot encode) run in the int8 layouts (see the header).
+  if (fast_int8 && want == dtype::q6_k) return {want, layout::q6};
+  if (fast_int8 && !dtype_can_quantize(want)) want = kquant_legacy_type(want).value_or(want);
+  return {want, layout_of(want)};
 }
 
-std::unique_ptr<cpu_weight> weight_builder::start(const matrix& m, dtype target, bool copy, weight_pool& pool) {
+std::unique_ptr<cpu_weight> weight_builder::start(const matrix& m, encoding target, bool copy, weight_pool& pool) {
   std::unique_ptr<cpu_weight> w(new cpu_weight());
-  w->init_layout(target, m.rows, m.cols);
+  w->init_layout(target.type, target.lay, m.rows, m.cols);
   const auto bytes = static_cast<std::size_t>(w->row_bytes_ * m.rows);
-  if (target == m.type && !is_interleaved(w->lay_) && !copy) {
+  if (target.type == m.type && !is_int8_layout(w->lay_) && !copy) {
     w->data_ = static_cast<const std::uint8_t*>(m.data);
     return w;
   }
   weight_pool::block b = pool.allocate(bytes);
-  if (is_interleaved(w->lay_)) std::memset(b.data, 0, bytes);  // nibbles and bits are or-ed in
+  if (is_int8_layout(w->lay_)) std::memset(b.data, 0, bytes);  // nibbles and bits are or-ed in
   w->data_ = b.data;
   w->owned_ = std::move(b.keep);
   w->owned_bytes_ = bytes;
@@ -136,15 +139,15 @@ void weight_builder::fill(cpu_weight& w, const matrix& m, std::int64_t r0, std::
   const auto* src = static_cast<const std::uint8_t*>(m.data);
   std::vector<float> f(static_cast<std::size_t>(m.cols));
   std::vector<std::uint8_t> g;
-  if (is_interleaved(w.lay_) && m.type != w.type_) g.resize(static_cast<std::size_t>(ggml_row_bytes));
+  if (is_int8_layout(w.lay_) && m.type != w.type_) g.resize(static_cast<std::size_t>(ggml_row_bytes));
   auto* dst = const_cast<std::uint8_t*>(w.data_);  // ours: from the pool
-  if (m.type == w.type_ && !is_interleaved(w.lay_)) {  // a copy into huge pages, bytes unchanged
+  if (m.type == w.type_ && !is_int8_layout(w.lay_)) {  // a copy into huge pages, bytes unchanged
     std::memcpy(dst + r0 * w.row_bytes_, src + r0 * src_row_bytes, static_cast<std::size_t>((r1 - r0) * w.row_bytes_));
     return;
   }
   for (std::int64_t r = r0; r < r1; ++r) {
     const std::uint8_t* s = src + r * src_row_bytes;
-    if (!is_interleaved(w.lay_)) {  // plain or ggml target: decode, encode
+    if (!is_int8_layout(w.lay_)) {  // plain or ggml target: decode, encode
       dequantize_row(m.type, s, f.data(), m.cols);
       quantize_row(w.type_, f.data(), dst + r * w.row_bytes_, m.cols);
       continue;
@@ -171,6 +174,21 @@ void cpu_weight::repack_rows(const std::uint8_t* ggml, std::int64_t ggml_row_byt
     const std::uint8_t* src = ggml + (r - r0) * ggml_row_bytes;
     std::uint8_t* dst = const_cast<std::uint8_t*>(data_) + r * row_bytes_;
     auto* sc = reinterpret_cast<std::uint16_t*>(dst + scale_offset_);
+    if (lay_ == layout::q6) {  // one Q6_K super-block = 8 blocks
+      auto* half = reinterpret_cast<std::int8_t*>(dst + half_offset_);
+      std::uint8_t u[qk_k];
+      for (std::int64_t sb = 0; sb < nb / 8; ++sb) {
+        const auto& blk = reinterpret_cast<const block_q6_k*>(src)[sb];
+        q6_k_quants(blk, u);
+        for (std::int64_t j = 0; j < qk_k; ++j) dst[position(lay_, sb * qk_k + j, cols_).byte] = u[j];
+        for (std::int64_t b = 0; b < 8; ++b) {
+          sc[sb * 8 + b] = blk.d;
+          half[sb * 8 + b] = blk.scales[2 * b];
+          half[nb + sb * 8 + b] = blk.scales[2 * b + 1];
+        }
+      }
+      continue;
+    }
     for (std::int64_t b = 0; b < nb; ++b) {
       std::uint8_t u[32];
       if (lay_ == layout::q8) {
@@ -232,7 +250,7 @@ void cpu_weight::repack_rows(const std::uint8_t* ggml, std::int64_t ggml_row_byt
 
 void cpu_weight::decode_row(std::int64_t r, float* out) const noexcept {
   const std::uint8_t* p = row(r);
-  if (!is_interleaved(lay_)) {
+  if (!is_int8_layout(lay_)) {
     dequantize_row(type_, p, out, cols_);
     return;
   }
@@ -245,11 +263,15 @@ void cpu_weight::decode_row(std::int64_t r, float* out) const noexcept {
     const std::int64_t nbs = std::min<std::int64_t>(16, nb - sb * 16), chunk = nbs * 4;
     float d[16], m[16] = {};
     for (std::int64_t l = 0; l < nbs; ++l) d[l] = f16_to_f32(sc[sb * 16 + l]);
+    float d_half[2][16];  // q6: the scale times each half's int8 scale (exact in fp32)
+    if (lay_ == layout::q6)
+      for (int h = 0; h < 2; ++h)
+        for (std::int64_t l = 0; l < nbs; ++l) d_half[h][l] = d[l] * half_scales(r)[h * nb + sb * 16 + l];
     if (has_mins())
       for (std::int64_t l = 0; l < nbs; ++l) m[l] = f16_to_f32(mins(r)[sb * 16 + l]);
     for (int g = 0; g < 8; ++g) {
       std::uint8_t u[64];
-      if (lay_ == layout::q8) {
+      if (lay_ == layout::q8 || lay_ == layout::q6) {
         std::memcpy(u, p + sb * 512 + g * chunk, static_cast<std::size_t>(chunk));
       } else {
         const std::uint8_t* q = p + sb * 256 + (g / 2) * chunk;
@@ -262,8 +284,11 @@ void cpu_weight::decode_row(std::int64_t r, float* out) const noexcept {
           }
       }
       for (std::int64_t l = 0; l < nbs; ++l)
-        for (int q = 0; q < 4; ++q)
-          out[(sb * 16 + l) * 32 + g * 4 + q] = static_cast<float>(u[l * 4 + q] - zero_point_) * d[l] + m[l];
+        for (int q = 0; q < 4; ++q) {
+          float& o = out[(sb * 16 + l) * 32 + g * 4 + q];
+          if (lay_ == layout::q6) o = d_half[g / 4][l] * static_cast<float>(u[l * 4 + q] - zero_point_);
+          else o = static_cast<float>(u[l * 4 + q] - zero_point_) * d[l] + m[l];
+        }
     }
   }
 }

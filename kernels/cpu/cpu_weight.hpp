@@ -2,26 +2,30 @@
 //
 // Plain types (f32, bf16, f16) and ggml block formats are used as stored, borrowing the caller's
 // (usually memory-mapped) bytes, whenever the stored type is the type computed with. Conversions
-// asked for at load (`--dtype`) produce owned memory. The 8/5/4-bit formats the kernels run
-// natively (q8_0, q5_0, q4_0) are kept in a row layout of our own that carries exactly the ggml
-// information (an fp16 scale per block of 32 values, the same quant values) arranged for the int8
-// dot instruction (vpdpbusd: 16 lanes, each the sum of 4 unsigned x signed byte products). q4_1 and
-// q5_1 (rwkv.cpp's favourite) use the q4 and q5 layouts with an fp16 minimum per block as well:
+// asked for at load (`--dtype`) produce owned memory. The 8/6/5/4-bit formats the kernels run
+// natively (q8_0, Q6_K, q5_0, q4_0) are kept in a row layout of our own that carries exactly the
+// ggml information (the same quant values and scales) arranged for the int8 dot instruction
+// (vpdpbusd: 16 lanes, each the sum of 4 unsigned x signed byte products). q4_1 and q5_1
+// (rwkv.cpp's favourite) use the q4 and q5 layouts with an fp16 minimum per block as well:
 //
-//  * values are stored unsigned, u = q + zero point (128, 8, 16; 0 for q4_1/q5_1), so
+//  * values are stored unsigned, u = q + zero point (128, 32, 16, 8; 0 for q4_1/q5_1), so
 //    w = d * (u - zero point) [+ m]; the zero point and the minimum become per-block corrections
 //    from the activation side (the sum of its quants), which cost nothing per weight;
-//  * a row's blocks come in superblocks of 16 (the last may have nbs < 16): within a superblock,
-//    "chunk" g (g < 8) holds, for each block l, its values 4g .. 4g+3 as the 4 bytes of lane l. A
-//    chunk is nbs * 4 bytes, so eight vpdpbusd leave each block's full sum in its own lane — no
-//    reduction across lanes, and sums of 16 rows transpose into vectors over rows cheaply;
-//  * q8: chunks as bytes (superblock = 512 bytes). q4/q5: chunks 2h and 2h+1 share bytes (low and
-//    high nibble; superblock = 256 bytes). q5 adds a plane of fifth bits: per superblock a bit
-//    stream of chunks, chunk g's bits at g * nbs * 4 (bit = lane byte order), 64 bytes per full
-//    superblock.
+//  * a row's blocks of 32 come in superblocks of 16 (the last may have nbs < 16): within a
+//    superblock, "chunk" g (g < 8) holds, for each block l, its values 4g .. 4g+3 as the 4 bytes of
+//    lane l. A chunk is nbs * 4 bytes, so eight vpdpbusd leave each block's full sum in its own
+//    lane — no reduction across lanes, and sums of 16 rows transpose into vectors over rows cheaply;
+//  * q8 and q6: chunks as bytes (superblock = 512 bytes). q4/q5: chunks 2h and 2h+1 share bytes
+//    (low and high nibble; superblock = 256 bytes). q5 adds a plane of fifth bits: per superblock
+//    a bit stream of chunks, chunk g's bits at g * nbs * 4 (bit = lane byte order), 64 bytes per
+//    full superblock;
+//  * q6 holds GGUF's Q6_K exactly: its quants (zero point 32), the super-block's fp16 d as every
+//    block's scale, and the int8 scales of the two 16-value halves of each block (chunks 0-3 and
+//    4-7) in two planes, so w = d * s_half * (u - 32); 9 bits per weight against Q6_K's 6.56.
 //
-//   per row: [quants: cols (q8) or cols/2 bytes][q5: cols/8 bytes of fifth bits][cols/32 fp16 scales]
-//            [q4_1/q5_1: cols/32 fp16 minimums]
+//   per row: [quants: cols (q8, q6) or cols/2 bytes][q5: cols/8 bytes of fifth bits]
+//            [cols/32 fp16 scales][q4_1/q5_1: cols/32 fp16 minimums]
+//            [q6: cols/32 int8 scales of first halves, cols/32 of second halves]
 //
 // Rows are stored back to back; buffers have 64 bytes of slack so vector loads may overrun.
 #pragma once
@@ -34,7 +38,12 @@
 
 namespace rwkv::kernels::cpu {
 
-enum class layout : std::uint8_t { f32, bf16, f16, q8, q4, q5, ggml };
+enum class layout : std::uint8_t { f32, bf16, f16, q8, q6, q4, q5, ggml };
+
+// The layouts the int8 dot kernels read (see above).
+constexpr bool is_int8_layout(layout l) noexcept {
+  return l == layout::q8 || l == layout::q6 || l == layout::q4 || l == layout::q5;
+}
 
 class weight_pool;
 
@@ -65,10 +74,9 @@ class cpu_weight final : public weight {
   // The weight for `m` encoded as `want` (a conversion when it differs from m.type). In fast
   // precision (the flags say which dot instructions it will use) fp16 becomes bf16: the bf16 dot
   // instruction then serves prefill, and rounding the weights to bf16 costs no more than the bf16
-  // rounding fast mode applies to activations anyway. And the K-quants, which have no int8 kernel
-  // of their own, become the int8 layouts: Q4_K / Q5_K sub-blocks are q4_1 / q5_1 blocks (scale
-  // and minimum rounded to fp16, quants unchanged); Q6_K is re-rounded to q8_0 (at most half a q8_0
-  // step, max|w| / 254 of the 32-block, per weight; 8.5 instead of 6.56 bits per weight).
+  // rounding fast mode applies to activations anyway. And the K-quants run in the int8 layouts:
+  // Q6_K exactly (the q6 layout), Q4_K / Q5_K sub-blocks as q4_1 / q5_1 blocks (scale and minimum
+  // rounded to fp16, quants unchanged).
   // `parallel_rows(n, fn)` runs fn(r0, r1) over row ranges (the backend's thread pool).
   // Owned bytes come from `pool` (2 MiB pages). With `copy`, a matrix that would be borrowed is
   // copied there too, bytes unchanged: file mappings come in 4 KiB pages (see weight_pool.hpp).
@@ -99,13 +107,17 @@ class cpu_weight final : public weight {
   const std::uint16_t* mins(std::int64_t r) const noexcept {
     return reinterpret_cast<const std::uint16_t*>(row(r) + min_offset_);
   }
+  // q6: the int8 scales of each block's first halves ([blocks]), then of its second halves.
+  const std::int8_t* half_scales(std::int64_t r) const noexcept {
+    return reinterpret_cast<const std::int8_t*>(row(r) + half_offset_);
+  }
 
   // Row r as fp32 (any layout). Used by exact-precision paths that dequantize once per row.
   void decode_row(std::int64_t r, float* out) const noexcept;
 
  private:
   cpu_weight() = default;
-  void init_layout(dtype t, std::int64_t rows, std::int64_t cols);
+  void init_layout(dtype t, layout l, std::int64_t rows, std::int64_t cols);
   // Fills rows [r0, r1) of the owned planar layout from a ggml-encoded row-major source.
   void repack_rows(const std::uint8_t* ggml, std::int64_t ggml_row_bytes, std::int64_t r0, std::int64_t r1) noexcept;
 
@@ -114,7 +126,7 @@ class cpu_weight final : public weight {
   std::int64_t rows_ = 0, cols_ = 0;
   const std::uint8_t* data_ = nullptr;
   std::int64_t row_bytes_ = 0;
-  std::int64_t scale_offset_ = 0, hi_offset_ = 0, min_offset_ = 0;
+  std::int64_t scale_offset_ = 0, hi_offset_ = 0, min_offset_ = 0, half_offset_ = 0;
   int zero_point_ = 0;
   std::shared_ptr<void> owned_;  // the pool slab holding data_ when the bytes are ours
   std::size_t owned_bytes_ = 0;
@@ -124,8 +136,12 @@ class cpu_weight final : public weight {
 
 // Builds cpu_weights (kept out of the header template's way: defined in cpu_weight.cpp).
 struct weight_builder {
-  static dtype target(const matrix& m, dtype want, bool fast_bf16, bool fast_int8) noexcept;
-  static std::unique_ptr<cpu_weight> start(const matrix& m, dtype target, bool copy, weight_pool& pool);
+  struct encoding {
+    dtype type;
+    layout lay;
+  };
+  static encoding target(const matrix& m, dtype want, bool fast_bf16, bool fast_int8) noexcept;
+  static std::unique_ptr<cpu_weight> start(const matrix& m, encoding target, bool copy, weight_pool& pool);
   // Converts/repacks rows [r0, r1) of `m` into `w` (no-op for borrowed weights).
   static void fill(cpu_weight& w, const matrix& m, std::int64_t r0, std::int64_t r1) noexcept;
 };

@@ -145,29 +145,32 @@ void dequant_q5_k(const block_q5_k* b, float* y, std::int64_t nb) noexcept {
   }
 }
 
-void dequant_q6_k(const block_q6_k* b, float* y, std::int64_t nb) noexcept {
-  for (std::int64_t i = 0; i < nb; ++i) {
-    float d = h2f(b[i].d);
-    const std::uint8_t* ql = b[i].ql;
-    const std::uint8_t* qh = b[i].qh;
-    const std::int8_t* sc = b[i].scales;
-    for (int n = 0; n < qk_k; n += 128) {
-      for (int l = 0; l < 32; ++l) {
-        int is = l / 16;
-        int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
-        int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
-        int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-        int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-        y[l] = d * sc[is] * q1;
-        y[l + 32] = d * sc[is + 2] * q2;
-        y[l + 64] = d * sc[is + 4] * q3;
-        y[l + 96] = d * sc[is + 6] * q4;
-      }
-      y += 128;
-      ql += 64;
-      qh += 32;
-      sc += 8;
+}  // namespace
+
+void q6_k_quants(const block_q6_k& b, std::uint8_t* u) noexcept {
+  // Each half of 128 values: ql[l] holds values l (low nibble) and l + 64 (high), ql[l + 32]
+  // values l + 32 and l + 96; qh[l] the two high bits of all four, in that order.
+  for (int n = 0; n < 2; ++n) {
+    const std::uint8_t* ql = b.ql + 64 * n;
+    const std::uint8_t* qh = b.qh + 32 * n;
+    std::uint8_t* v = u + 128 * n;
+    for (int l = 0; l < 32; ++l) {
+      v[l] = static_cast<std::uint8_t>((ql[l] & 0xF) | ((qh[l] & 3) << 4));
+      v[l + 32] = static_cast<std::uint8_t>((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4));
+      v[l + 64] = static_cast<std::uint8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
+      v[l + 96] = static_cast<std::uint8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
     }
+  }
+}
+
+namespace {
+
+void dequant_q6_k(const block_q6_k* b, float* y, std::int64_t nb) noexcept {
+  std::uint8_t u[qk_k];
+  for (std::int64_t i = 0; i < nb; ++i, y += qk_k) {
+    const float d = h2f(b[i].d);
+    q6_k_quants(b[i], u);
+    for (int e = 0; e < qk_k; ++e) y[e] = d * b[i].scales[e / 16] * (u[e] - 32);
   }
 }
 

@@ -187,8 +187,8 @@ TEST_CASE("GGUF K-quant tensors are read as stored and run like their dequantize
       twin.add_owned_f32(name, t.shape, std::move(values));
     }
     REQUIRE(k >= 6);
-    // Fast precision runs K-quants through the int8 kernels (as q4_1 / q5_1 / q8_0; the kernel
-    // tests check those products exactly): a second model from the same tensors.
+    // Fast precision runs K-quants through the int8 kernels (Q6_K as stored, Q4_K / Q5_K as q4_1 /
+    // q5_1; the kernel tests check those products exactly): a second model from the same tensors.
     engine::tensor_store quant_fast;
     quant_fast.keep_alive(base_owner);
     for (const auto& [name, t] : quant.tensors()) quant_fast.add(name, t);

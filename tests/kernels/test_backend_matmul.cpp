@@ -30,7 +30,7 @@ enum class path { exact, bf16, int8 };
 path path_of(const backend_info& i, dtype t) {
   if (i.precision != precision::fast || i.name != "cpu") return path::exact;
   if ((t == dtype::bf16 || t == dtype::f16) && i.isa.find("bf16") != std::string::npos) return path::bf16;
-  if ((t == dtype::q8_0 || t == dtype::q4_0 || t == dtype::q4_1 || t == dtype::q5_0 || t == dtype::q5_1) &&
+  if ((t == dtype::q8_0 || t == dtype::q6_k || t == dtype::q4_0 || t == dtype::q4_1 || t == dtype::q5_0 || t == dtype::q5_1) &&
       i.isa.find("vnni") != std::string::npos)
     return path::int8;
   return path::exact;
@@ -260,13 +260,14 @@ TEST_CASE("weights converted at load report their memory and keep their values",
 TEST_CASE("K-quant weights (random blocks) give the reference's products in every backend", "[kernels][matmul][kquant]") {
   // Random bytes are valid K-quant blocks once their fp16 super-block scales are sane: every
   // quant, six-bit scale and minimum (Q4_K/Q5_K) or int8 scale (Q6_K) is then exercised.
-  // Exact precision uses them as stored. Fast precision with int8 dots runs them as q4_1 / q5_1
-  // (the same quants, fp16 sub-block scales and minimums) or q8_0 (Q6_K re-rounded): checked
-  // here against the K-quant values, and the products against the emulated int8 arithmetic.
+  // Exact precision uses them as stored. Fast precision with int8 dots runs Q6_K exactly (its
+  // own layout) and Q4_K / Q5_K as q4_1 / q5_1 (the same quants, fp16 sub-block scales and
+  // minimums): checked here against the K-quant values, the products against the emulated int8
+  // arithmetic, and a sequence against the same tokens one at a time (bit for bit).
   auto ref = create_reference_backend();
   std::mt19937 rng(42);
   for (dtype t : {dtype::q4_k, dtype::q5_k, dtype::q6_k}) {
-    const dtype legacy = t == dtype::q4_k ? dtype::q4_1 : t == dtype::q5_k ? dtype::q5_1 : dtype::q8_0;
+    const dtype legacy = t == dtype::q4_k ? dtype::q4_1 : t == dtype::q5_k ? dtype::q5_1 : dtype::q6_k;
     for (auto [rows, cols] : {shape{5, 256}, shape{33, 768}, shape{17, 1024}}) {
       const std::int64_t rb = dtype_row_bytes(t, cols), nb = cols / 256;
       const std::size_t block = static_cast<std::size_t>(rb / nb);
@@ -286,22 +287,19 @@ TEST_CASE("K-quant weights (random blocks) give the reference's products in ever
       std::vector<float> wk(static_cast<std::size_t>(rows * cols));
       for (int r = 0; r < rows; ++r) dequantize_row(t, bytes.data() + r * rb, wk.data() + r * cols, cols);
 
-      // The legacy encoding fast precision uses, and how far its values are from the K-quant's.
+      // The encoding fast precision uses, and how far its values are from the K-quant's.
       const std::int64_t lb = dtype_row_bytes(legacy, cols);
-      std::vector<std::uint8_t> lbytes(static_cast<std::size_t>(lb * rows));
-      for (int r = 0; r < rows; ++r) {
-        if (legacy == dtype::q8_0) REQUIRE(quantize_row(legacy, wk.data() + r * cols, lbytes.data() + r * lb, cols));
-        else REQUIRE(kquant_to_legacy_row(t, bytes.data() + r * rb, lbytes.data() + r * lb, cols));
-      }
+      std::vector<std::uint8_t> lbytes = legacy == t ? bytes : std::vector<std::uint8_t>(static_cast<std::size_t>(lb * rows));
+      if (legacy != t)
+        for (int r = 0; r < rows; ++r) REQUIRE(kquant_to_legacy_row(t, bytes.data() + r * rb, lbytes.data() + r * lb, cols));
       const encoded_matrix lm{legacy, lbytes, rows, cols};
       const auto wl = lm.decoded();
       for (std::size_t b0 = 0; b0 < wk.size(); b0 += 32) {
         float amax = 0, worst = 0;
         for (std::size_t j = b0; j < b0 + 32; ++j) amax = std::max(amax, std::fabs(wk[j])), worst = std::max(worst, std::fabs(wl[j] - wk[j]));
-        // Q6_K -> q8_0: half a q8_0 step, plus the fp16 rounding of its scale (127 x 2^-12 of a
-        // step). Q4_K/Q5_K: fp16 rounding of the sub-block's scale and
-        // minimum, at most 2^-11 of (31 x scale + |minimum|) <= 2^-11 x 3 x (max|w| + 0.002 x 63).
-        const float bound = legacy == dtype::q8_0 ? amax / 254.0f + amax / 2048.0f : 3.0f * (amax + 0.002f * 63) / 2048.0f;
+        // Q4_K/Q5_K: fp16 rounding of the sub-block's scale and minimum, at most 2^-11 of
+        // (31 x scale + |minimum|) <= 2^-11 x 3 x (max|w| + 0.002 x 63). Q6_K: none.
+        const float bound = legacy == t ? 0.0f : 3.0f * (amax + 0.002f * 63) / 2048.0f;
         INFO(dtype_name(t) << " block " << b0 / 32);
         REQUIRE(worst <= bound);
       }
@@ -325,11 +323,17 @@ TEST_CASE("K-quant weights (random blocks) give the reference's products in ever
             continue;
           }
           CHECK(w->type() == legacy);
+          // Q6_K: 8 bits per quant, the fp16 scale and two int8 half scales per 32 values.
+          if (t == dtype::q6_k) CHECK(w->bytes_per_pass() == static_cast<std::size_t>(rows * cols * 9 / 8));
           std::vector<double> emu, scale;
           emulate_int8(lm, wl, x, T, emu, scale);
           double worst = 0;
           for (std::size_t i = 0; i < y.size(); ++i) worst = std::max(worst, std::fabs(y[i] - emu[i]) / (scale[i] + 1e-6));
           CHECK(worst < 2e-5);
+          std::vector<float> one(y.size());
+          for (int tt = 0; tt < T; ++tt)
+            be->matmul(*w, x.data() + tt * cols, cols, one.data() + tt * rows, rows, 1, activation::none, false);
+          CHECK(one == y);
         }
       }
     }

@@ -9,7 +9,10 @@
 //   i = sum(u * q) - zero_point * sum(q)
 // and each (row, token) result is  f = sum over blocks, in block order, of fma(float(i) * d_w, d_x, f).
 // q4_1 / q5_1 weights (zero point 0) add their block minimum times the activation's block sum s
-// (ggml's q8_1 scheme): f += fma(m_w, s / d_x, float(i) * d_w) * d_x.
+// (ggml's q8_1 scheme): f += fma(m_w, s / d_x, float(i) * d_w) * d_x. Q6_K (the q6 layout) scales
+// the two halves of a block by their int8 scales before the block's scale applies:
+//   i = s_1 * (sum_1(u * q) - 32 * sum_1(q)) + s_2 * (sum_2(u * q) - 32 * sum_2(q)),
+// still an exact integer (|i| < 2^24, so float(i) is exact too).
 // Integers are exact in any order; the fp32 chain is the same in both kernels below, so single-
 // token and sequence mode give bit-identical products.
 //
@@ -129,6 +132,8 @@ void quantize_token_interleaved(const float* x, std::int64_t K, std::uint8_t* to
   }
 }
 
+constexpr bool byte_quants(layout L) { return L == layout::q8 || L == layout::q6; }
+
 // Chunks 2h and 2h+1 of superblock sb of a row as u8 (lanes >= nbs zero).
 template <layout L>
 inline void unpack_pair(const std::uint8_t* row, std::int64_t sb, int nbs, int h, std::int64_t hi_off, __m512i& c0,
@@ -143,7 +148,7 @@ inline void unpack_pair(const std::uint8_t* row, std::int64_t sb, int nbs, int h
     if (half) return _mm512_zextsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q)));
     return _mm512_maskz_loadu_epi8(m, q);
   };
-  if constexpr (L == layout::q8) {
+  if constexpr (byte_quants(L)) {
     const std::uint8_t* p = row + sb * 512 + 2 * h * chunk;
     c0 = load(p);
     c1 = load(p + chunk);
@@ -164,6 +169,13 @@ inline void unpack_pair(const std::uint8_t* row, std::int64_t sb, int nbs, int h
       c1 = _mm512_mask_add_epi8(c1, _cvtu64_mask64(w1 >> (b1 % 8)) & m, c1, sixteen);
     }
   }
+}
+
+// A q6 row's int8 half scales of superblock sb (first halves, or second with `second`) as int32
+// lanes (zero beyond nbs).
+inline __m512i half_scales(const cpu_weight& w, std::int64_t row, std::int64_t sb, int nbs, bool second) {
+  const std::int8_t* p = w.half_scales(row) + (second ? w.blocks() : 0) + sb * 16;
+  return _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(tail_mask(nbs), p));
 }
 
 // A row's fp16 per-block values (scales, minimums) of superblock sb as fp32 lanes.
@@ -189,7 +201,8 @@ void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
   const auto* acts = static_cast<const std::uint8_t*>(a.converted);
   // Block sums of 16 rows, per superblock: rows are read whole, one after the other (one
   // ascending stream for the prefetchers), and transposed to vectors over rows afterwards.
-  s.rows.reserve(static_cast<std::size_t>(nsb) * 17 * 64);  // 16 rows of sums + the corrections
+  // 16 rows of sums, the corrections, and q6's second-half sums and corrections.
+  s.rows.reserve(static_cast<std::size_t>(nsb) * (L == layout::q6 ? 34 : 17) * 64);
   auto* t2 = reinterpret_cast<__m512*>(s.rows.data());
   for (std::int64_t rb = r0; rb < r1; rb += 16) {
     const int nr = static_cast<int>(std::min<std::int64_t>(16, r1 - rb));
@@ -198,9 +211,23 @@ void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
       const auto* xd = reinterpret_cast<const float*>(tok + nsb * 512);
       const auto* xs = reinterpret_cast<const std::int32_t*>(xd + nsb * 16);
       const auto* xsd = reinterpret_cast<const float*>(xs + nsb * 16);
-      // The zero-point corrections, -zero_point * sum(q) per block, shared by all rows.
+      // The zero-point corrections, -zero_point * sum(q) per block, shared by all rows; q6: per
+      // half (first halves in init[sb], second in init2[sb], their sums in t2 and s2).
       auto* init = reinterpret_cast<__m512i*>(t2 + nsb * 16);
-      for (std::int64_t sb = 0; sb < nsb; ++sb) init[sb] = _mm512_mullo_epi32(_mm512_load_si512(xs + sb * 16), neg_zp);
+      auto* s2 = reinterpret_cast<__m512i*>(t2 + nsb * 17);
+      auto* init2 = s2 + nsb * 16;
+      for (std::int64_t sb = 0; sb < nsb; ++sb) {
+        const __m512i sum = _mm512_load_si512(xs + sb * 16);
+        if constexpr (L == layout::q6) {
+          __m512i first = _mm512_setzero_si512();
+          for (int g = 0; g < 4; ++g)
+            first = _mm512_dpbusd_epi32(first, _mm512_set1_epi8(1), _mm512_load_si512(tok + sb * 512 + g * 64));
+          init[sb] = _mm512_mullo_epi32(first, neg_zp);
+          init2[sb] = _mm512_mullo_epi32(_mm512_sub_epi32(sum, first), neg_zp);
+        } else {
+          init[sb] = _mm512_mullo_epi32(sum, neg_zp);
+        }
+      }
       __m512i xr[NSB > 0 ? NSB : 1][8];
       for (int sb = 0; sb < NSB; ++sb)
         for (int g = 0; g < 8; ++g) xr[sb][g] = _mm512_load_si512(tok + sb * 512 + g * 64);
@@ -213,20 +240,28 @@ void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
             if constexpr (NB > 0) return xr[sb][g];
             else return _mm512_load_si512(tok + sb * 512 + g * 64);
           };
-          // Two chains (integers: any order gives the same exact sums).
-          __m512i acc = init[sb], acc1 = _mm512_setzero_si512();
+          // Two chains per half (integers: any order gives the same exact sums); only q6 keeps
+          // the halves apart.
+          __m512i acc[2] = {init[sb], L == layout::q6 ? init2[sb] : _mm512_setzero_si512()};
+          __m512i acc1[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
           for (int h = 0; h < 4; ++h) {
             __m512i c0, c1;
             unpack_pair<L>(p, sb, width(sb), h, hi, c0, c1);
-            acc = _mm512_dpbusd_epi32(acc, c0, x(2 * h));
-            acc1 = _mm512_dpbusd_epi32(acc1, c1, x(2 * h + 1));
+            const int half = L == layout::q6 ? h / 2 : 0;
+            acc[half] = _mm512_dpbusd_epi32(acc[half], c0, x(2 * h));
+            acc1[half] = _mm512_dpbusd_epi32(acc1[half], c1, x(2 * h + 1));
           }
-          t2[sb * 16 + r] = _mm512_castsi512_ps(_mm512_add_epi32(acc, acc1));  // scaled below
+          t2[sb * 16 + r] = _mm512_castsi512_ps(_mm512_add_epi32(acc[0], acc1[0]));  // scaled below
+          if constexpr (L == layout::q6) s2[sb * 16 + r] = _mm512_add_epi32(acc[1], acc1[1]);
         }
         // The scales sit at the row's end: reading them after all quants keeps one ascending stream.
 #pragma GCC unroll 2
         for (std::int64_t sb = 0; sb < nsb; ++sb) {
-          __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_castps_si512(t2[sb * 16 + r])),
+          __m512i sum = _mm512_castps_si512(t2[sb * 16 + r]);
+          if constexpr (L == layout::q6)
+            sum = _mm512_add_epi32(_mm512_mullo_epi32(sum, half_scales(w, row, sb, width(sb), false)),
+                                   _mm512_mullo_epi32(s2[sb * 16 + r], half_scales(w, row, sb, width(sb), true)));
+          __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(sum),
                                    block_values(w.scales(row), sb, width(sb)));
           if constexpr (M) v = _mm512_fmadd_ps(block_values(w.mins(row), sb, width(sb)), _mm512_load_ps(xsd + sb * 16), v);
           t2[sb * 16 + r] = v;
@@ -258,8 +293,9 @@ void gemv_dispatch(const cpu_weight& w, const act_view& a, std::int64_t T, std::
 // --- gemm ------------------------------------------------------------------------------------------
 
 // Packed activations, per group of NT tokens: q as [K/4 granules][NT] dwords, then d as
-// [blocks][NT] floats, the sums as [blocks][NT] ints and s / d as [blocks][NT] floats.
-std::int64_t group_bytes(std::int64_t K) { return (K / 4 * NT + 3 * (K / 32) * NT) * 4; }
+// [blocks][NT] floats, the sums as [blocks][NT] ints, s / d as [blocks][NT] floats and the sums of
+// the first 16 quants of each block (for q6) as [blocks][NT] ints.
+std::int64_t group_bytes(std::int64_t K) { return (K / 4 * NT + 4 * (K / 32) * NT) * 4; }
 
 void pack_acts(const float* x, std::int64_t ldx, std::int64_t T, std::int64_t K, std::uint8_t* out) {
   const std::int64_t G = K / 4, nb = K / 32;
@@ -276,6 +312,7 @@ void pack_acts(const float* x, std::int64_t ldx, std::int64_t T, std::int64_t K,
     auto* od = reinterpret_cast<float*>(oq + G * NT);
     auto* os = reinterpret_cast<std::int32_t*>(od + nb * NT);
     auto* osd = reinterpret_cast<float*>(os + nb * NT);
+    auto* os1 = reinterpret_cast<std::int32_t*>(osd + nb * NT);
     for (int t = 0; t < NT; ++t) {
       const std::int64_t tt = g * NT + t;
       if (tt < T) quantize_row(x + tt * ldx, K, q.data(), d.data(), sum.data(), sod.data());
@@ -285,6 +322,9 @@ void pack_acts(const float* x, std::int64_t ldx, std::int64_t T, std::int64_t K,
         od[b * NT + t] = tt < T ? d[b] : 0.0f;
         os[b * NT + t] = tt < T ? sum[b] : 0;
         osd[b * NT + t] = tt < T ? sod[b] : 0.0f;
+        std::int32_t first = 0;
+        for (int j = 0; j < 16 && tt < T; ++j) first += q[static_cast<std::size_t>(b * 32 + j)];
+        os1[b * NT + t] = first;
       }
     }
   }
@@ -305,6 +345,15 @@ void pack_block_values(const cpu_weight& w, const std::uint16_t* (cpu_weight::*v
       transpose(v);
       for (std::int64_t j = 0; j < std::min<std::int64_t>(16, nb - b0); ++j) _mm512_store_ps(out + (b0 + j) * 32 + z * 16, v[j]);
     }
+}
+
+// q6: the tile's int8 half scales as int32, [blocks][2 halves][32 rows] (zero beyond nr).
+void pack_half_scales(const cpu_weight& w, std::int64_t rb, int nr, std::int32_t* out) {
+  const std::int64_t nb = w.blocks();
+  for (std::int64_t b = 0; b < nb; ++b)
+    for (int h = 0; h < 2; ++h)
+      for (int row = 0; row < MR; ++row)
+        out[(b * 2 + h) * MR + row] = row < nr ? w.half_scales(rb + row)[h * nb + b] : 0;
 }
 
 template <layout L>
@@ -337,31 +386,52 @@ void pack_tile(const cpu_weight& w, std::int64_t rb, int nr, std::uint8_t* tq, f
   }
   pack_block_values(w, &cpu_weight::scales, rb, nr, ts);
   if (w.has_mins()) pack_block_values(w, &cpu_weight::mins, rb, nr, tm);
+  if constexpr (L == layout::q6) pack_half_scales(w, rb, nr, reinterpret_cast<std::int32_t*>(tm));
 }
 
-template <bool M, int N>
+// M: q4_1 / q5_1 minimums (tm: [blocks][32 rows] fp32). Q6: q6 half scales (tm: as
+// pack_half_scales writes them).
+template <bool M, bool Q6, int N>
 void kernel(const std::uint8_t* tq, const float* ts, const float* tm, std::int64_t nb, int zp, const std::uint8_t* xg,
             std::int64_t K, float* y, std::int64_t ldy, int nr, const out_view& o) {
   const auto* xq = reinterpret_cast<const std::int32_t*>(xg);
   const auto* xd = reinterpret_cast<const float*>(xq + K / 4 * NT);
   const auto* xs = reinterpret_cast<const std::int32_t*>(xd + nb * NT);
   const auto* xsd = reinterpret_cast<const float*>(xs + nb * NT);
+  const auto* xs1 = reinterpret_cast<const std::int32_t*>(xsd + nb * NT);
+  const auto* th = reinterpret_cast<const std::int32_t*>(tm);
   __m512 f0[N], f1[N];
 #pragma GCC unroll 6
   for (int t = 0; t < N; ++t) f0[t] = f1[t] = _mm512_setzero_ps();
   for (std::int64_t b = 0; b < nb; ++b) {
-    __m512i a0[N], a1[N];
+    // a: the block (q6: its first halves), h: q6's second halves.
+    __m512i a0[N], a1[N], h0[N], h1[N];
 #pragma GCC unroll 6
-    for (int t = 0; t < N; ++t) a0[t] = a1[t] = _mm512_set1_epi32(-zp * xs[b * NT + t]);
+    for (int t = 0; t < N; ++t) {
+      const std::int32_t sum = xs[b * NT + t], first = Q6 ? xs1[b * NT + t] : sum;
+      a0[t] = a1[t] = _mm512_set1_epi32(-zp * first);
+      if constexpr (Q6) h0[t] = h1[t] = _mm512_set1_epi32(-zp * (sum - first));
+    }
 #pragma GCC unroll 8
     for (int g = 0; g < 8; ++g) {
       const std::int64_t G = b * 8 + g;
       const __m512i w0 = _mm512_load_si512(tq + G * 128), w1 = _mm512_load_si512(tq + G * 128 + 64);
+      __m512i* c0 = Q6 && g >= 4 ? h0 : a0;
+      __m512i* c1 = Q6 && g >= 4 ? h1 : a1;
 #pragma GCC unroll 6
       for (int t = 0; t < N; ++t) {
         const __m512i xv = _mm512_set1_epi32(xq[G * NT + t]);
-        a0[t] = _mm512_dpbusd_epi32(a0[t], w0, xv);
-        a1[t] = _mm512_dpbusd_epi32(a1[t], w1, xv);
+        c0[t] = _mm512_dpbusd_epi32(c0[t], w0, xv);
+        c1[t] = _mm512_dpbusd_epi32(c1[t], w1, xv);
+      }
+    }
+    if constexpr (Q6) {
+      const __m512i s0 = _mm512_load_si512(th + b * 2 * MR), s1 = _mm512_load_si512(th + b * 2 * MR + 16);
+      const __m512i z0 = _mm512_load_si512(th + (b * 2 + 1) * MR), z1 = _mm512_load_si512(th + (b * 2 + 1) * MR + 16);
+#pragma GCC unroll 6
+      for (int t = 0; t < N; ++t) {
+        a0[t] = _mm512_add_epi32(_mm512_mullo_epi32(a0[t], s0), _mm512_mullo_epi32(h0[t], z0));
+        a1[t] = _mm512_add_epi32(_mm512_mullo_epi32(a1[t], s1), _mm512_mullo_epi32(h1[t], z1));
       }
     }
     const __m512 s0 = _mm512_load_ps(ts + b * 32), s1 = _mm512_load_ps(ts + b * 32 + 16);
@@ -386,23 +456,24 @@ void kernel(const std::uint8_t* tq, const float* ts, const float* tm, std::int64
 
 using kernel_fn = void (*)(const std::uint8_t*, const float*, const float*, std::int64_t, int, const std::uint8_t*,
                            std::int64_t, float*, std::int64_t, int, const out_view&);
-template <bool M, int... I>
+template <bool M, bool Q6, int... I>
 constexpr std::array<kernel_fn, sizeof...(I)> make_kernels(std::integer_sequence<int, I...>) {
-  return {&kernel<M, I + 1>...};
+  return {&kernel<M, Q6, I + 1>...};
 }
-constexpr auto kernels = make_kernels<false>(std::make_integer_sequence<int, NT>{});
-constexpr auto kernels_mins = make_kernels<true>(std::make_integer_sequence<int, NT>{});
+constexpr auto kernels = make_kernels<false, false>(std::make_integer_sequence<int, NT>{});
+constexpr auto kernels_mins = make_kernels<true, false>(std::make_integer_sequence<int, NT>{});
+constexpr auto kernels_q6 = make_kernels<false, true>(std::make_integer_sequence<int, NT>{});
 
 template <layout L>
 void gemm_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t r0, std::int64_t r1,
             const out_view& o, thread_scratch& s) {
   const std::int64_t K = w.cols(), nb = w.blocks();
   const std::size_t qbytes = static_cast<std::size_t>(K / 4 * 128);
-  s.tile.reserve(qbytes + static_cast<std::size_t>(nb * 32) * 4 * 2);
+  s.tile.reserve(qbytes + static_cast<std::size_t>(nb * 32) * 4 * 3);  // quants, scales, minimums or half scales
   std::uint8_t* tq = s.tile.data();
   auto* ts = reinterpret_cast<float*>(tq + qbytes);
   float* tm = ts + nb * 32;
-  const auto& kern = w.has_mins() ? kernels_mins : kernels;
+  const auto& kern = L == layout::q6 ? kernels_q6 : w.has_mins() ? kernels_mins : kernels;
   const auto* acts = static_cast<const std::uint8_t*>(a.converted);
   for (std::int64_t rb = r0; rb < r1; rb += MR) {
     const int nr = static_cast<int>(std::min<std::int64_t>(MR, r1 - rb));
@@ -489,6 +560,7 @@ void int8_gemv(const cpu_weight& w, const act_view& a, std::int64_t T, std::int6
                const out_view& o, thread_scratch& s) {
   switch (w.lay()) {
     case layout::q8: return gemv_dispatch<layout::q8, false>(w, a, T, r0, r1, o, s);
+    case layout::q6: return gemv_dispatch<layout::q6, false>(w, a, T, r0, r1, o, s);
     case layout::q5:
       return w.has_mins() ? gemv_dispatch<layout::q5, true>(w, a, T, r0, r1, o, s)
                           : gemv_dispatch<layout::q5, false>(w, a, T, r0, r1, o, s);
@@ -502,6 +574,7 @@ void int8_gemm(const cpu_weight& w, const act_view& a, std::int64_t T, std::int6
                const out_view& o, thread_scratch& s) {
   switch (w.lay()) {
     case layout::q8: return gemm_t<layout::q8>(w, a, T, r0, r1, o, s);
+    case layout::q6: return gemm_t<layout::q6>(w, a, T, r0, r1, o, s);
     case layout::q5: return gemm_t<layout::q5>(w, a, T, r0, r1, o, s);
     default: return gemm_t<layout::q4>(w, a, T, r0, r1, o, s);
   }

@@ -20,9 +20,9 @@ namespace {
 bool int8_decoder = false;
 void decoder(const cpu_weight& w, std::int64_t r, float* out) {
   const layout l = w.lay();
-  if (l == layout::q8 || l == layout::q4 || l == layout::q5) {
-    if (int8_decoder) return int8_decode_row(w, r, out);
-    return w.decode_row(r, out);
+  if (is_int8_layout(l)) {
+    if (int8_decoder && l != layout::q6) return int8_decode_row(w, r, out);
+    return w.decode_row(r, out);  // q6 exists only where its int8 kernels run
   }
   kquant_decode_row(w, r, out);
 }

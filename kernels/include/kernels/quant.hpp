@@ -59,4 +59,8 @@ static_assert(sizeof(block_q4_k) == 144);
 static_assert(sizeof(block_q5_k) == 176);
 static_assert(sizeof(block_q6_k) == 210);
 
+// A Q6_K super-block's 256 six-bit quants in element order, unsigned (0..63): element e is
+// d * scales[e / 16] * (u[e] - 32).
+void q6_k_quants(const block_q6_k& b, std::uint8_t* u) noexcept;
+
 }  // namespace rwkv::kernels
