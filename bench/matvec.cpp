@@ -24,24 +24,10 @@ std::vector<std::uint8_t> random_matrix(dtype t, std::int64_t rows, std::int64_t
   const std::int64_t rb = dtype_row_bytes(t, cols);
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(rb * rows));
   std::mt19937 rng(1);
-  if (dtype_can_quantize(t)) {
-    std::vector<float> row(static_cast<std::size_t>(cols));
-    for (std::int64_t r = 0; r < rows; ++r) {
-      for (auto& v : row) v = static_cast<float>(rng() % 2001) / 1000.0f - 1.0f;
-      quantize_row(t, row.data(), bytes.data() + r * rb, cols);
-    }
-    return bytes;
-  }
-  for (auto& b : bytes) b = static_cast<std::uint8_t>(rng());
-  const std::size_t block = static_cast<std::size_t>(rb / (cols / 256));
-  const std::uint16_t d = f32_to_f16(0.002f);
-  for (std::size_t off = 0; off < bytes.size(); off += block) {
-    if (t == dtype::q6_k) {
-      std::memcpy(bytes.data() + off + block - 2, &d, 2);  // d is a Q6_K block's last field
-    } else {
-      std::memcpy(bytes.data() + off, &d, 2);  // d and dmin lead Q4_K/Q5_K blocks
-      std::memcpy(bytes.data() + off + 2, &d, 2);
-    }
+  std::vector<float> row(static_cast<std::size_t>(cols));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (auto& v : row) v = static_cast<float>(rng() % 2001) / 1000.0f - 1.0f;
+    quantize_row(t, row.data(), bytes.data() + r * rb, cols);
   }
   return bytes;
 }

@@ -106,21 +106,20 @@ void cpu_weight::init_layout(dtype t, layout l, std::int64_t rows, std::int64_t 
 }
 
 weight_builder::encoding weight_builder::target(const matrix& m, dtype want, bool fast_bf16, bool fast_int8) noexcept {
-  // Only encodings we can produce; K-quants are read-only (kept as stored when asked for).
-  if (want != m.type && !dtype_can_quantize(want)) want = m.type;
   if (dtype_row_bytes(want, m.cols) < 0) want = m.type;  // columns do not fill whole blocks
   if (fast_bf16 && want == dtype::f16) want = dtype::bf16;
-  // K-quants (the types we read but cannot encode) run in the int8 layouts (see the header).
-  if (fast_int8 && want == dtype::q6_k) return {want, layout::q6};
-  if (fast_int8 && !dtype_can_quantize(want)) want = kquant_legacy_type(want).value_or(want);
-  return {want, layout_of(want)};
+  // K-quants run in the int8 layouts (see the header): Q6_K in its own, Q4_K / Q5_K as q4_1 / q5_1.
+  if (fast_int8 && want == dtype::q6_k) return {want, layout::q6, want};
+  if (const auto legacy = fast_int8 ? kquant_legacy_type(want) : std::nullopt) return {*legacy, layout_of(*legacy), want};
+  return {want, layout_of(want), want};
 }
 
 std::unique_ptr<cpu_weight> weight_builder::start(const matrix& m, encoding target, bool copy, weight_pool& pool) {
   std::unique_ptr<cpu_weight> w(new cpu_weight());
   w->init_layout(target.type, target.lay, m.rows, m.cols);
+  w->values_ = target.values;
   const auto bytes = static_cast<std::size_t>(w->row_bytes_ * m.rows);
-  if (target.type == m.type && !is_int8_layout(w->lay_) && !copy) {
+  if (target.values == m.type && target.type == m.type && !is_int8_layout(w->lay_) && !copy) {
     w->data_ = static_cast<const std::uint8_t*>(m.data);
     return w;
   }
@@ -135,16 +134,18 @@ std::unique_ptr<cpu_weight> weight_builder::start(const matrix& m, encoding targ
 void weight_builder::fill(cpu_weight& w, const matrix& m, std::int64_t r0, std::int64_t r1) noexcept {
   if (!w.owned_bytes_) return;
   const std::int64_t src_row_bytes = dtype_row_bytes(m.type, m.cols);
-  const std::int64_t ggml_row_bytes = dtype_row_bytes(w.type_, m.cols);
   const auto* src = static_cast<const std::uint8_t*>(m.data);
-  std::vector<float> f(static_cast<std::size_t>(m.cols));
-  std::vector<std::uint8_t> g;
-  if (is_int8_layout(w.lay_) && m.type != w.type_) g.resize(static_cast<std::size_t>(ggml_row_bytes));
   auto* dst = const_cast<std::uint8_t*>(w.data_);  // ours: from the pool
   if (m.type == w.type_ && !is_int8_layout(w.lay_)) {  // a copy into huge pages, bytes unchanged
     std::memcpy(dst + r0 * w.row_bytes_, src + r0 * src_row_bytes, static_cast<std::size_t>((r1 - r0) * w.row_bytes_));
     return;
   }
+  // A row goes through up to three steps: encoded as the values' type (a conversion), a K-quant's
+  // sub-blocks rewritten as the legacy blocks they are (no second rounding), and the repacking.
+  std::vector<float> f(static_cast<std::size_t>(m.cols));
+  std::vector<std::uint8_t> encoded, legacy;
+  if (m.type != w.values_) encoded.resize(static_cast<std::size_t>(dtype_row_bytes(w.values_, m.cols)));
+  if (w.values_ != w.type_) legacy.resize(static_cast<std::size_t>(dtype_row_bytes(w.type_, m.cols)));
   for (std::int64_t r = r0; r < r1; ++r) {
     const std::uint8_t* s = src + r * src_row_bytes;
     if (!is_int8_layout(w.lay_)) {  // plain or ggml target: decode, encode
@@ -152,18 +153,16 @@ void weight_builder::fill(cpu_weight& w, const matrix& m, std::int64_t r0, std::
       quantize_row(w.type_, f.data(), dst + r * w.row_bytes_, m.cols);
       continue;
     }
-    const std::uint8_t* blocks = s;
-    if (m.type != w.type_) {
-      // A K-quant's sub-blocks are legacy blocks already (no second rounding of the values).
-      if (kquant_legacy_type(m.type) == w.type_) {
-        kquant_to_legacy_row(m.type, s, g.data(), m.cols);
-      } else {
-        dequantize_row(m.type, s, f.data(), m.cols);
-        quantize_row(w.type_, f.data(), g.data(), m.cols);
-      }
-      blocks = g.data();
+    if (m.type != w.values_) {
+      dequantize_row(m.type, s, f.data(), m.cols);
+      quantize_row(w.values_, f.data(), encoded.data(), m.cols);
+      s = encoded.data();
     }
-    w.repack_rows(blocks, 0, r, r + 1);
+    if (w.values_ != w.type_) {
+      kquant_to_legacy_row(w.values_, s, legacy.data(), m.cols);
+      s = legacy.data();
+    }
+    w.repack_rows(s, 0, r, r + 1);
   }
 }
 

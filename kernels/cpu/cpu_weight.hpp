@@ -122,6 +122,7 @@ class cpu_weight final : public weight {
   void repack_rows(const std::uint8_t* ggml, std::int64_t ggml_row_bytes, std::int64_t r0, std::int64_t r1) noexcept;
 
   dtype type_ = dtype::f32;
+  dtype values_ = dtype::f32;  // the encoding the values were rounded to (a K-quant run as type_)
   layout lay_ = layout::f32;
   std::int64_t rows_ = 0, cols_ = 0;
   const std::uint8_t* data_ = nullptr;
@@ -136,9 +137,12 @@ class cpu_weight final : public weight {
 
 // Builds cpu_weights (kept out of the header template's way: defined in cpu_weight.cpp).
 struct weight_builder {
+  // The type and layout a weight is computed with, and the encoding its values are rounded to
+  // (differs for Q4_K / Q5_K run as q4_1 / q5_1).
   struct encoding {
     dtype type;
     layout lay;
+    dtype values;
   };
   static encoding target(const matrix& m, dtype want, bool fast_bf16, bool fast_int8) noexcept;
   static std::unique_ptr<cpu_weight> start(const matrix& m, encoding target, bool copy, weight_pool& pool);

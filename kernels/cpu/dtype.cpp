@@ -264,6 +264,210 @@ void quant_q5_1(const float* x, block_q5_1* b, std::int64_t nb) noexcept {
   }
 }
 
+// --- K-quant quantizers (the searches of ggml's reference quantizers, without importance weights)
+
+int nearest_int(float v) noexcept { return static_cast<int>(std::lrintf(v)); }  // ties to even
+
+constexpr float group_max_eps = 1e-15f;
+
+// Symmetric quants l in [-nmax, nmax) for n values and their scale, chosen among 19 candidates
+// near -nmax / max (max: the value of largest magnitude) to minimize sum x^2 (x - scale * l)^2;
+// the scale returned is that fit's least-squares scale. L receives l + nmax.
+float symmetric_scale(int n, int nmax, const float* x, std::uint8_t* L) noexcept {
+  float amax = 0, max = 0;
+  for (int i = 0; i < n; ++i)
+    if (std::fabs(x[i]) > amax) amax = std::fabs(x[i]), max = x[i];
+  if (amax < group_max_eps) {
+    std::fill(L, L + n, std::uint8_t{0});
+    return 0.0f;
+  }
+  auto fit = [&](float iscale, float& sumlx, float& suml2) {
+    sumlx = suml2 = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = std::clamp(nearest_int(iscale * x[i]), -nmax, nmax - 1);
+      const float w = x[i] * x[i];
+      sumlx += w * x[i] * l;
+      suml2 += w * l * l;
+    }
+  };
+  auto assign = [&](float iscale) {
+    for (int i = 0; i < n; ++i) L[i] = static_cast<std::uint8_t>(nmax + std::clamp(nearest_int(iscale * x[i]), -nmax, nmax - 1));
+  };
+  float iscale = -nmax / max, sumlx, suml2;
+  fit(iscale, sumlx, suml2);
+  assign(iscale);
+  float scale = suml2 != 0 ? sumlx / suml2 : 0.0f, best = scale * sumlx;
+  for (int is = -9; is <= 9; ++is) {
+    if (is == 0) continue;
+    iscale = -(nmax + 0.1f * is) / max;
+    fit(iscale, sumlx, suml2);
+    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+      assign(iscale);
+      scale = sumlx / suml2;
+      best = scale * sumlx;
+    }
+  }
+  return scale;
+}
+
+// Quants l in [0, nmax] with x ~ scale * l - min for n values: starting from the range
+// [min(x, 0), max(x)], nstep + 1 candidate scales (nmax + rmin + rdelta * k steps over the range)
+// each get the weighted least-squares scale and minimum for their quants, and the one with the
+// smallest weighted squared error wins. Returns the scale; *the_min receives min >= 0.
+float scale_and_min(int n, int nmax, const float* x, const float* weights, std::uint8_t* L, float* the_min, float rmin,
+                    float rdelta, int nstep) noexcept {
+  float min = x[0], max = x[0], sum_w = weights[0], sum_x = sum_w * x[0];
+  for (int i = 1; i < n; ++i) {
+    min = std::min(min, x[i]);
+    max = std::max(max, x[i]);
+    sum_w += weights[i];
+    sum_x += weights[i] * x[i];
+  }
+  if (min > 0) min = 0;
+  if (max == min) {
+    std::fill(L, L + n, std::uint8_t{0});
+    *the_min = -min;
+    return 0.0f;
+  }
+  float iscale = nmax / (max - min), scale = 1 / iscale, best_error = 0;
+  for (int i = 0; i < n; ++i) {
+    L[i] = static_cast<std::uint8_t>(std::clamp(nearest_int(iscale * (x[i] - min)), 0, nmax));
+    const float diff = scale * L[i] + min - x[i];
+    best_error += weights[i] * diff * diff;
+  }
+  std::uint8_t trial[32];
+  for (int is = 0; is <= nstep; ++is) {
+    iscale = (rmin + rdelta * is + nmax) / (max - min);
+    float sum_l = 0, sum_l2 = 0, sum_xl = 0;
+    for (int i = 0; i < n; ++i) {
+      const int l = std::clamp(nearest_int(iscale * (x[i] - min)), 0, nmax);
+      trial[i] = static_cast<std::uint8_t>(l);
+      sum_l += weights[i] * l;
+      sum_l2 += weights[i] * l * l;
+      sum_xl += weights[i] * l * x[i];
+    }
+    const float D = sum_w * sum_l2 - sum_l * sum_l;
+    if (D <= 0) continue;
+    float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D, this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+    if (this_min > 0) {
+      this_min = 0;
+      this_scale = sum_xl / sum_l2;
+    }
+    float error = 0;
+    for (int i = 0; i < n; ++i) {
+      const float diff = this_scale * trial[i] + this_min - x[i];
+      error += weights[i] * diff * diff;
+    }
+    if (error < best_error) {
+      std::copy(trial, trial + n, L);
+      best_error = error;
+      scale = this_scale;
+      min = this_min;
+    }
+  }
+  *the_min = -min;
+  return scale;
+}
+
+// Q4_K / Q5_K: per sub-block of 32 a scale and a minimum (weights |x| + rms of the sub-block),
+// both quantized to 6 bits against the super-block's largest (fp16 d and dmin), then the quants
+// recomputed with the stored scales. L receives the 256 quants.
+void kquant_scales_mins(const float* x, int nmax, float rmin, int nstep, std::uint16_t& d16, std::uint16_t& dmin16,
+                        std::uint8_t* packed, std::uint8_t* L) noexcept {
+  float scales[8], mins[8], weights[32], max_scale = 0, max_min = 0;
+  for (int j = 0; j < 8; ++j) {
+    const float* xs = x + 32 * j;
+    float sum_x2 = 0;
+    for (int l = 0; l < 32; ++l) sum_x2 += xs[l] * xs[l];
+    const float av_x = std::sqrt(sum_x2 / 32);
+    for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(xs[l]);
+    scales[j] = scale_and_min(32, nmax, xs, weights, L + 32 * j, &mins[j], rmin, 0.1f, nstep);
+    max_scale = std::max(max_scale, scales[j]);
+    max_min = std::max(max_min, mins[j]);
+  }
+  const float inv_scale = max_scale > 0 ? 63.0f / max_scale : 0.0f, inv_min = max_min > 0 ? 63.0f / max_min : 0.0f;
+  std::fill(packed, packed + 12, std::uint8_t{0});
+  for (int j = 0; j < 8; ++j) {  // the inverse of get_scale_min_k4
+    const auto ls = static_cast<std::uint8_t>(std::min(63, nearest_int(inv_scale * scales[j])));
+    const auto lm = static_cast<std::uint8_t>(std::min(63, nearest_int(inv_min * mins[j])));
+    if (j < 4) {
+      packed[j] = ls;
+      packed[j + 4] = lm;
+    } else {
+      packed[j + 4] = static_cast<std::uint8_t>((ls & 0xF) | ((lm & 0xF) << 4));
+      packed[j - 4] |= static_cast<std::uint8_t>((ls >> 4) << 6);
+      packed[j] |= static_cast<std::uint8_t>((lm >> 4) << 6);
+    }
+  }
+  d16 = f32_to_f16(max_scale / 63.0f);
+  dmin16 = f32_to_f16(max_min / 63.0f);
+  for (int j = 0; j < 8; ++j) {
+    std::uint8_t sc, m;
+    get_scale_min_k4(j, packed, sc, m);
+    const float d = h2f(d16) * sc;
+    if (d == 0) continue;
+    const float dm = h2f(dmin16) * m;
+    for (int l = 0; l < 32; ++l) L[32 * j + l] = static_cast<std::uint8_t>(std::clamp(nearest_int((x[32 * j + l] + dm) / d), 0, nmax));
+  }
+}
+
+void quant_q4_k(const float* x, block_q4_k* b, std::int64_t nb) noexcept {
+  std::uint8_t L[qk_k];
+  for (std::int64_t i = 0; i < nb; ++i, x += qk_k) {
+    kquant_scales_mins(x, 15, -1.0f, 20, b[i].d, b[i].dmin, b[i].scales, L);
+    for (int j = 0; j < qk_k / 64; ++j)  // sub-blocks 2j (low nibbles) and 2j + 1 (high) share 32 bytes
+      for (int l = 0; l < 32; ++l) b[i].qs[32 * j + l] = static_cast<std::uint8_t>(L[64 * j + l] | (L[64 * j + l + 32] << 4));
+  }
+}
+
+void quant_q5_k(const float* x, block_q5_k* b, std::int64_t nb) noexcept {
+  std::uint8_t L[qk_k];
+  for (std::int64_t i = 0; i < nb; ++i, x += qk_k) {
+    kquant_scales_mins(x, 31, -0.5f, 15, b[i].d, b[i].dmin, b[i].scales, L);
+    std::fill(std::begin(b[i].qh), std::end(b[i].qh), std::uint8_t{0});
+    for (int j = 0; j < qk_k / 64; ++j)  // as Q4_K, plus the fifth bit of sub-block s in bit s of qh[l]
+      for (int l = 0; l < 32; ++l) {
+        const int l1 = L[64 * j + l], l2 = L[64 * j + l + 32];
+        b[i].qs[32 * j + l] = static_cast<std::uint8_t>((l1 & 0xF) | ((l2 & 0xF) << 4));
+        b[i].qh[l] = static_cast<std::uint8_t>(b[i].qh[l] | ((l1 >> 4) << (2 * j)) | ((l2 >> 4) << (2 * j + 1)));
+      }
+  }
+}
+
+// Q6_K: per sub-block of 16 a symmetric scale, quantized to int8 against the super-block's largest
+// (fp16 d = -max_scale / 128), then the quants recomputed with the stored scales.
+void quant_q6_k(const float* x, block_q6_k* b, std::int64_t nb) noexcept {
+  std::uint8_t L[qk_k];
+  for (std::int64_t i = 0; i < nb; ++i, x += qk_k) {
+    float scales[16], max_scale = 0, max_abs = 0;
+    for (int s = 0; s < 16; ++s) {
+      scales[s] = symmetric_scale(16, 32, x + 16 * s, L + 16 * s);
+      if (std::fabs(scales[s]) > max_abs) max_abs = std::fabs(scales[s]), max_scale = scales[s];
+    }
+    b[i] = block_q6_k{};
+    if (max_abs < group_max_eps) continue;  // all zero: d = 0
+    const float iscale = -128.0f / max_scale;
+    b[i].d = f32_to_f16(1 / iscale);
+    for (int s = 0; s < 16; ++s) b[i].scales[s] = static_cast<std::int8_t>(std::min(127, nearest_int(iscale * scales[s])));
+    for (int s = 0; s < 16; ++s) {
+      const float d = h2f(b[i].d) * b[i].scales[s];
+      if (d == 0) continue;
+      for (int l = 0; l < 16; ++l) L[16 * s + l] = static_cast<std::uint8_t>(std::clamp(nearest_int(x[16 * s + l] / d), -32, 31) + 32);
+    }
+    // The inverse of q6_k_quants.
+    for (int n = 0; n < 2; ++n) {
+      const std::uint8_t* v = L + 128 * n;
+      std::uint8_t* ql = b[i].ql + 64 * n;
+      std::uint8_t* qh = b[i].qh + 32 * n;
+      for (int l = 0; l < 32; ++l) {
+        ql[l] = static_cast<std::uint8_t>((v[l] & 0xF) | ((v[l + 64] & 0xF) << 4));
+        ql[l + 32] = static_cast<std::uint8_t>((v[l + 32] & 0xF) | ((v[l + 96] & 0xF) << 4));
+        qh[l] = static_cast<std::uint8_t>((v[l] >> 4) | ((v[l + 32] >> 4) << 2) | ((v[l + 64] >> 4) << 4) | ((v[l + 96] >> 4) << 6));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 std::string_view dtype_name(dtype t) noexcept { return desc(t).name; }
@@ -412,10 +616,6 @@ bool kquant_to_legacy_row(dtype t, const void* src, void* dst, std::int64_t n) n
   return true;
 }
 
-bool dtype_can_quantize(dtype t) noexcept {
-  return t != dtype::q4_k && t != dtype::q5_k && t != dtype::q6_k;
-}
-
 bool quantize_row(dtype t, const float* src, void* dst, std::int64_t n) noexcept {
   switch (t) {
     case dtype::f32: std::memcpy(dst, src, static_cast<std::size_t>(n) * 4); return true;
@@ -434,8 +634,11 @@ bool quantize_row(dtype t, const float* src, void* dst, std::int64_t n) noexcept
     case dtype::q4_1: quant_q4_1(src, static_cast<block_q4_1*>(dst), n / qk32); return true;
     case dtype::q5_0: quant_q5_0(src, static_cast<block_q5_0*>(dst), n / qk32); return true;
     case dtype::q5_1: quant_q5_1(src, static_cast<block_q5_1*>(dst), n / qk32); return true;
-    default: return false;
+    case dtype::q4_k: quant_q4_k(src, static_cast<block_q4_k*>(dst), n / qk_k); return true;
+    case dtype::q5_k: quant_q5_k(src, static_cast<block_q5_k*>(dst), n / qk_k); return true;
+    case dtype::q6_k: quant_q6_k(src, static_cast<block_q6_k*>(dst), n / qk_k); return true;
   }
+  return false;
 }
 
 }  // namespace rwkv::kernels

@@ -48,7 +48,7 @@ void reference_backend::download(float* host_dst, const float* src, std::size_t 
 
 std::unique_ptr<weight> reference_backend::prepare(const matrix& m, dtype prefer) {
   const std::int64_t row_bytes = dtype_row_bytes(prefer, m.cols);
-  if (prefer == m.type || !dtype_can_quantize(prefer) || row_bytes < 0) return std::make_unique<reference_weight>(m);
+  if (prefer == m.type || row_bytes < 0) return std::make_unique<reference_weight>(m);
   // Converted at load (e.g. --dtype q8_0): decode each row, encode it with ggml's rounding.
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(row_bytes * m.rows));
   std::vector<float> row(static_cast<std::size_t>(m.cols));

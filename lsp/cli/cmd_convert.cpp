@@ -23,8 +23,7 @@ namespace {
 
 kernels::dtype parse_dtype(const std::string& option, const std::string& value) {
   auto t = kernels::dtype_from_name(value);
-  if (!t || !kernels::dtype_can_quantize(*t))
-    throw usage_error("unknown " + option + " '" + value + "' (f32, f16, bf16, q8_0, q5_1, q5_0, q4_1, q4_0)");
+  if (!t) throw usage_error("unknown " + option + " '" + value + "' (f32, f16, bf16, q8_0, q6_k, q5_k, q5_1, q5_0, q4_k, q4_1, q4_0)");
   return *t;
 }
 

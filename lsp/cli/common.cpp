@@ -30,7 +30,7 @@ engine::load_options load_options_from(const args& a, kernels::precision fallbac
   }
   if (auto d = a.get("--dtype")) {
     auto t = kernels::dtype_from_name(*d);
-    if (!t) throw usage_error("unknown --dtype '" + *d + "' (f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1)");
+    if (!t) throw usage_error("unknown --dtype '" + *d + "' (f32, f16, bf16, q8_0, q6_k, q5_k, q5_1, q5_0, q4_k, q4_1, q4_0)");
     o.weight_type = *t;
   }
   return o;

@@ -35,7 +35,7 @@ const command commands[] = {
     {"models", "models [--cache DIR]", rwkv::cli::cmd_models},
     {"convert",
      "convert --in MODEL --out FILE.gguf|FILE.safetensors [--format gguf|safetensors] "
-     "[--dtype f32|f16|bf16|q8_0|q5_1|q5_0|q4_1|q4_0] "
+     "[--dtype f32|f16|bf16|q8_0|q6_k|q5_k|q5_1|q5_0|q4_k|q4_1|q4_0] "
      "[--head-dtype T] [--vocab rwkv_vocab_v20230424.txt]",
      rwkv::cli::cmd_convert},
 };
@@ -44,7 +44,7 @@ void print_usage(std::ostream& os) {
   os << "usage: rwkv-lsp [serve] [--stdio | --tcp HOST:PORT] [--model PATH] [--vocab PATH] [--threads N]\n"
         "       rwkv-lsp <command> [options]\n\ncommands:\n";
   for (const auto& c : commands) os << "  " << c.usage << '\n';
-  os << "\nModel options of every command: --dtype f32|bf16|f16|q8_0|q5_0|q4_0|... converts the large matrices at "
+  os << "\nModel options of every command: --dtype f32|bf16|f16|q8_0|q6_k|q5_k|q4_k|q5_0|q4_0|... converts the large matrices at "
         "load; --precision exact (the default of info and eval) computes in fp32 on the dequantized weights, fast (the "
         "default of the other commands and of the server) rounds "
         "activations to the weights' dot format (bf16 pairs, or int8 per 32-block); --huge-pages 0 keeps memory-mapped "

@@ -62,8 +62,7 @@ settings_result service_settings::merged(const nlohmann::json& update, service_s
     err = "setting \"precision\" must be \"fast\" or \"exact\"";
   if (err.empty() && s.weights != "stored") {
     const auto t = kernels::dtype_from_name(s.weights);
-    if (!t || !kernels::dtype_can_quantize(*t))
-      err = "setting \"weights\" must be \"stored\" or one of f32, f16, bf16, q8_0, q5_1, q5_0, q4_1, q4_0";
+    if (!t) err = "setting \"weights\" must be \"stored\" or one of f32, f16, bf16, q8_0, q6_k, q5_k, q5_1, q5_0, q4_k, q4_1, q4_0";
   }
   if (!err.empty()) return {false, "rwkv-lsp: " + err + "; keeping the previous settings"};
   out = std::move(s);

@@ -2,16 +2,19 @@
 // safetensors reproduce the reference logits to 1e-4; f16, bf16 and q8_0 conversions keep the
 // reference's top-1 token wherever the reference's own margin exceeds the conversion's error.
 // The maximum logit error per model and encoding is printed (WARN) for the record.
+#include "engine/context.hpp"
 #include "engine/convert.hpp"
 #include "engine/error.hpp"
 #include "engine/format_builders.hpp"
 #include "engine/golden_compare.hpp"
 #include "engine/model.hpp"
+#include "engine/random_model.hpp"
 #include "support/test_data.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <map>
 #include <regex>
 
 using namespace rwkv;
@@ -177,8 +180,68 @@ TEST_CASE("conversion picks encodings per tensor and reports them", "[formats][c
   bad.dtype = kernels::dtype::bf16;
   bad.head_dtype = kernels::dtype::q8_0;
   CHECK_THROWS_AS(engine::write_model(store, dir + "/x.safetensors", bad), engine::error);
-  // K-quants are read, never written.
-  engine::convert_options k;
-  k.dtype = kernels::dtype::q4_k;
-  CHECK_THROWS_AS(engine::write_model(store, dir + "/x.gguf", k), engine::error);
+  bad.head_dtype.reset();
+  bad.dtype = kernels::dtype::q6_k;
+  CHECK_THROWS_AS(engine::write_model(store, dir + "/x.safetensors", bad), engine::error);
+}
+
+TEST_CASE("conversions to the K-quants (Q4_K, Q5_K, Q6_K) write GGUF that runs close to the source", "[formats][convert][kquant]") {
+  // Golden models are 128 wide, narrower than a K-quant super-block: a random RWKV-7 256 wide.
+  engine::random_model_spec spec;
+  spec.n_embd = 256;
+  spec.n_vocab = 256;
+  const auto store = engine::make_random_model(spec);
+  const auto dir = test::temp_dir("convert-kquant");
+  engine::write_model(store, dir + "/f32.gguf", {});
+  const std::vector<std::int32_t> tokens = {1, 2, 3, 200, 17, 99, 42};
+  auto logits = [&](const std::string& path, kernels::precision p) {
+    engine::load_options o;
+    o.backend.precision = p;
+    auto m = engine::model::load(path, o);
+    std::vector<float> out(static_cast<std::size_t>(spec.n_vocab));
+    auto s = m->initial_state();
+    engine::context(m).eval(tokens, s, out.data());
+    return out;
+  };
+  const auto want = logits(dir + "/f32.gguf", kernels::precision::exact);
+  float scale = 0;
+  for (float v : want) scale = std::max(scale, std::fabs(v));
+  REQUIRE(scale > 0.1f);
+  // Largest logit error over the largest logit, exact precision (fast adds int8 activations).
+  struct expectation {
+    kernels::dtype type;
+    float tolerance;
+  };
+  std::map<kernels::dtype, float> errors;
+  for (auto [type, tolerance] : {expectation{kernels::dtype::q6_k, 0.03f}, {kernels::dtype::q5_k, 0.06f}, {kernels::dtype::q4_k, 0.12f}}) {
+    const std::string name(kernels::dtype_name(type));
+    INFO(name);
+    engine::convert_options o;
+    o.dtype = type;
+    const auto summary = engine::write_model(store, dir + "/" + name + ".gguf", o);
+    CHECK(summary.tensor_types.at(name) == 2 * 6);  // r, k, v, o, ffn key and value per layer
+    CHECK(summary.tensor_types.at("q8_0") == 2);    // embedding and head
+    CHECK(engine::read_model_file(dir + "/" + name + ".gguf").find("blocks.0.att.key.weight")->type == type);
+    for (auto p : {kernels::precision::exact, kernels::precision::fast}) {
+      const auto got = logits(dir + "/" + name + ".gguf", p);
+      float worst = 0;
+      for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::fabs(got[i] - want[i]));
+      WARN("random RWKV-7 256 wide -> " << name << (p == kernels::precision::fast ? " (fast)" : " (exact)")
+                                        << ": max logit error " << worst << ", largest logit " << scale);
+      CHECK(worst <= tolerance * scale);
+      if (p == kernels::precision::exact) errors[type] = worst;
+    }
+  }
+  CHECK(errors[kernels::dtype::q6_k] < errors[kernels::dtype::q4_k]);
+
+  // Rows narrower than a super-block (the golden models') fall back to q8_0, not to f16.
+  RWKV_REQUIRE_SHARED(pth, "golden/v7-small.pth");
+  RWKV_REQUIRE_SHARED(json_path, "golden/v7-small.json");
+  engine::convert_options o;
+  o.dtype = kernels::dtype::q6_k;
+  const auto summary = engine::write_model(engine::read_model_file(pth), dir + "/narrow.gguf", o);
+  CHECK(summary.tensor_types.at("q6_k") == 3);          // ffn.value: rows of 512
+  CHECK(summary.tensor_types.at("q8_0") == 3 * 5 + 2);  // the other matrices, embedding and head
+  const auto r = check_converted(dir + "/narrow.gguf", test::read_json(json_path));
+  CHECK(r.unexplained_disagreements == 0);
 }

@@ -365,3 +365,27 @@ TEST_CASE("int8 activations beyond fp16's range keep fp32 scales instead of inf 
     }
   }
 }
+
+TEST_CASE("weights converted to a K-quant at load run as a file of that K-quant would", "[kernels][matmul][kquant]") {
+  // --dtype q4_k|q5_k|q6_k: the matrix is encoded by the K-quant encoder and then treated as if
+  // stored that way (fast precision: Q6_K in its own layout, Q4_K / Q5_K as q4_1 / q5_1), so its
+  // products are bit-identical to those of the encoded bytes loaded directly.
+  const int rows = 33, cols = 768, T = 5;
+  const auto wf = random_vec(static_cast<std::size_t>(rows * cols), 21);
+  const auto x = random_vec(static_cast<std::size_t>(T * cols), 22);
+  const encoded_matrix f32m(dtype::f32, wf, rows, cols);
+  for (dtype t : {dtype::q4_k, dtype::q5_k, dtype::q6_k}) {
+    const encoded_matrix stored(t, wf, rows, cols);
+    for (const auto& o : candidates()) {
+      auto be = create_backend(o);
+      INFO(dtype_name(t) << " backend " << describe(*be));
+      auto converted = be->prepare(f32m.m, t), direct = be->prepare(stored.m);
+      CHECK(converted->type() == direct->type());
+      CHECK(converted->bytes_per_pass() == direct->bytes_per_pass());
+      std::vector<float> a(static_cast<std::size_t>(T * rows)), b(a.size());
+      be->matmul(*converted, x.data(), cols, a.data(), rows, T, activation::none, false);
+      be->matmul(*direct, x.data(), cols, b.data(), rows, T, activation::none, false);
+      CHECK(a == b);
+    }
+  }
+}

@@ -113,3 +113,71 @@ TEST_CASE("K-quant blocks decode by their documented layout", "[kernels][dtype][
   CHECK(y[0] == 3.0f);   // sub-block 0 uses low nibbles, scale 1
   CHECK(y[32] == 5.0f);  // sub-block 1 uses high nibbles, scale 1
 }
+
+TEST_CASE("K-quant encoders: their error sits between the neighbouring legacy types'", "[kernels][dtype][quant]") {
+  // Gaussian values; relative RMS error of a round trip. The K-quants' fitted scales (and for
+  // Q4_K / Q5_K, minimums) beat the legacy min/max blocks of the same width, and Q6_K sits between
+  // 5 and 8 bits.
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  const int n = 256 * 512;
+  std::vector<float> x(n), y(n);
+  for (auto& v : x) v = dist(rng);
+  auto error = [&](dtype t) {
+    std::vector<std::uint8_t> q(static_cast<std::size_t>(dtype_row_bytes(t, n)));
+    REQUIRE(quantize_row(t, x.data(), q.data(), n));
+    dequantize_row(t, q.data(), y.data(), n);
+    double e = 0, s = 0;
+    for (int i = 0; i < n; ++i) e += (x[i] - y[i]) * (x[i] - y[i]), s += x[i] * x[i];
+    return std::sqrt(e / s);
+  };
+  const double q8 = error(dtype::q8_0), q6k = error(dtype::q6_k), q5k = error(dtype::q5_k), q51 = error(dtype::q5_1),
+               q4k = error(dtype::q4_k), q41 = error(dtype::q4_1);
+  INFO("q8_0 " << q8 << " q6_k " << q6k << " q5_k " << q5k << " q5_1 " << q51 << " q4_k " << q4k << " q4_1 " << q41);
+  CHECK(q8 < q6k);
+  CHECK(q6k < q5k);
+  CHECK(q5k < q51);
+  CHECK(q51 < q4k);
+  CHECK(q4k < q41);
+  CHECK(q6k < 0.02);  // 6 bits: about 2^-6 of the range
+}
+
+TEST_CASE("K-quant encoders reproduce values their format holds exactly", "[kernels][dtype][quant]") {
+  std::vector<float> x(qk_k), y(qk_k);
+  SECTION("Q6_K: sub-block s holds 0.01 (s + 1) q, q in [-32, 31]") {
+    for (int s = 0; s < 16; ++s)
+      for (int l = 0; l < 16; ++l) x[16 * s + l] = 0.01f * (s + 1) * static_cast<float>(l == 0 ? -32 : (l * 7 + s) % 64 - 32);
+    block_q6_k b{};
+    REQUIRE(quantize_row(dtype::q6_k, x.data(), &b, qk_k));
+    std::uint8_t u[qk_k];
+    q6_k_quants(b, u);
+    for (int s = 0; s < 16; ++s) {
+      CHECK(b.scales[s] == -8 * (s + 1));  // d = -max_scale / 128 (fp16), so sub-block scales -8 (s + 1)
+      for (int l = 0; l < 16; ++l) CHECK(u[16 * s + l] - 32 == std::lrintf(x[16 * s + l] / (0.01f * (s + 1))));
+    }
+    dequantize_row(dtype::q6_k, &b, y.data(), qk_k);
+    for (int i = 0; i < qk_k; ++i) CHECK(y[i] == Approx(x[i]).epsilon(1e-3).margin(1e-6));  // d's fp16 rounding
+  }
+  SECTION("Q4_K / Q5_K: sub-block j holds 0.01 (63 - 4j) q - 0.02 j, q in [0, 15] or [0, 31]") {
+    // Scales and minimums are multiples of the largest / 63, which 6 bits hold exactly.
+    for (dtype t : {dtype::q4_k, dtype::q5_k}) {
+      const int top = t == dtype::q4_k ? 15 : 31;
+      for (int j = 0; j < 8; ++j)
+        for (int l = 0; l < 32; ++l)
+          x[32 * j + l] = 0.01f * (63 - 4 * j) * static_cast<float>(l == 0 ? 0 : l == 1 ? top : (l * 5 + j) % (top + 1)) - 0.02f * j;
+      std::vector<std::uint8_t> b(static_cast<std::size_t>(dtype_row_bytes(t, qk_k)));
+      REQUIRE(quantize_row(t, x.data(), b.data(), qk_k));
+      dequantize_row(t, b.data(), y.data(), qk_k);
+      for (int i = 0; i < qk_k; ++i) CHECK(y[i] == Approx(x[i]).epsilon(1e-3).margin(1e-3));  // d and dmin in fp16
+    }
+  }
+  SECTION("all-zero blocks stay zero") {
+    std::fill(x.begin(), x.end(), 0.0f);
+    for (dtype t : {dtype::q4_k, dtype::q5_k, dtype::q6_k}) {
+      std::vector<std::uint8_t> b(static_cast<std::size_t>(dtype_row_bytes(t, qk_k)), 0xFF);
+      REQUIRE(quantize_row(t, x.data(), b.data(), qk_k));
+      dequantize_row(t, b.data(), y.data(), qk_k);
+      for (float v : y) REQUIRE(v == 0.0f);
+    }
+  }
+}

@@ -164,8 +164,15 @@ TEST_CASE("the weights setting re-encodes the model's matrices at load, and a ba
   CHECK(status()["model"]["weights"] == "bf16");
   CHECK(status()["settings"]["weights"] == "bf16");
 
-  // K-quants are read, never produced; and a name that is no type at all.
-  for (const char* bad : {"q4_k", "int3"}) {
+  // A K-quant is produced at load too (rows of 256 and more: here the 512-wide ffn.value).
+  a.notify("workspace/didChangeConfiguration", {{"settings", {{"weights", "q6_k"}}}});
+  CHECK_FALSE(a.told("\"weights\""));
+  CHECK(status()["settings"]["weights"] == "q6_k");
+  CHECK(a.inline_items(0, 8).size() >= 1);
+  a.notify("workspace/didChangeConfiguration", {{"settings", {{"weights", "bf16"}}}});
+
+  // Names that are no type at all.
+  for (const char* bad : {"q7_k", "int3"}) {
     a.notify("workspace/didChangeConfiguration", {{"settings", {{"weights", bad}}}});
     CHECK(a.told("\"weights\""));
     CHECK(status()["model"]["weights"] == "bf16");

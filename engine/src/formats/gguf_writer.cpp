@@ -99,6 +99,9 @@ std::uint32_t file_type(dtype t) {
     case dtype::q8_0: return 7;
     case dtype::q5_0: return 8;
     case dtype::q5_1: return 9;
+    case dtype::q4_k: return 14;  // llama.cpp's Q4_K_S / Q5_K_S / Q6_K (every large matrix one type)
+    case dtype::q5_k: return 16;
+    case dtype::q6_k: return 18;
     case dtype::bf16: return 32;
     default: return 0;
   }
@@ -237,7 +240,10 @@ class gguf_planner {
   void matrix(const std::string& name, const std::string& src, std::vector<std::int64_t> shape, dtype type) {
     const tensor& t = need(src);
     if (t.shape != shape) throw error(errc::bad_model, src + " has shape " + t.shape_string() + ", expected " + shape_text(shape));
-    if (kernels::dtype_row_bytes(type, shape.back()) < 0) type = dtype::f16;  // rows do not fit the block size
+    // Rows that do not fill whole blocks: a K-quant's super-block of 256 falls back to q8_0 (blocks of
+    // 32), anything else to f16.
+    if (kernels::dtype_row_bytes(type, shape.back()) < 0)
+      type = kernels::dtype_row_bytes(dtype::q8_0, shape.back()) > 0 && kernels::dtype_block_elems(type) == 256 ? dtype::q8_0 : dtype::f16;
     planned_tensor p;
     p.name = name;
     p.type = type;

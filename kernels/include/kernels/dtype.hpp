@@ -64,11 +64,10 @@ std::uint16_t f32_to_f16(float f) noexcept;
 // Converts n elements of a plain or quantized row to fp32 (n must be a multiple of the block size).
 void dequantize_row(dtype t, const void* src, float* dst, std::int64_t n) noexcept;
 
-// Encodes n fp32 values into a row of type t (n a multiple of the block size), following ggml's
-// reference rounding so files we write load in llama.cpp. Returns false for types without an
-// encoder (the K-quants are read-only here).
+// Encodes n fp32 values into a row of type t (n a multiple of the block size), as ggml's reference
+// quantizers do (for the K-quants: their scale searches, without importance weights) so files we
+// write load in llama.cpp. False only for a value outside the dtype enumeration.
 bool quantize_row(dtype t, const float* src, void* dst, std::int64_t n) noexcept;
-bool dtype_can_quantize(dtype t) noexcept;
 
 // The legacy type a K-quant's 32-element sub-blocks are, up to fp16 rounding of their scale and
 // minimum: q4_1 for Q4_K, q5_1 for Q5_K; none for Q6_K (sub-blocks of 16) and other types.
