@@ -110,7 +110,9 @@ std::unique_ptr<kernels::weight> weight_loader::prepare(const kernels::matrix& m
 
 std::unique_ptr<kernels::weight> weight_loader::head_matrix(const std::string& name, std::int64_t rows,
                                                             std::int64_t cols) {
-  auto w = matrix(name, rows, cols);
+  // Not one of "the large matrices" whose types info reports: files often keep the head wider.
+  const tensor& t = require_shape(name, {rows, cols});
+  auto w = prepare(kernels::matrix{t.type, rows, cols, t.data}, prefer_, &t);
   matmul_params_ -= rows * cols;
   head_params_ += rows * cols;
   return w;
