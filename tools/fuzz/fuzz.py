@@ -41,7 +41,7 @@ def model_seeds(binary, work):
     sh = shared_dir()
     seeds = [os.path.join(sh, "golden", n) for n in ("v4-small.pth", "v5-small.pth", "v6-small.pth", "v7-small.pth")]
     seeds.append(os.path.join(sh, "rwkvcpp", "tiny-rwkv-7v0-834K-FP16.bin"))
-    for out, dtype in (("v7.gguf", "q8_0"), ("v6.gguf", "f16"), ("v7.safetensors", "bf16")):
+    for out, dtype in (("v7.gguf", "q8_0"), ("v7-k.gguf", "q6_k"), ("v6.gguf", "f16"), ("v7.safetensors", "bf16")):
         src = seeds[3] if out.startswith("v7") else seeds[2]
         path = os.path.join(work, out)
         subprocess.run([binary, "convert", "--in", src, "--out", path, "--dtype", dtype], check=True,
@@ -190,7 +190,8 @@ def main():
             if a.target == "models":
                 cmd = [a.bin, "info", "--model", path]
             elif a.target == "forward":
-                cmd = [a.bin, "eval", "--model", path, "--tokens", "1,2,3", "--mode", rng.choice(["seq", "rnn"])]
+                cmd = [a.bin, "eval", "--model", path, "--tokens", "1,2,3", "--mode", rng.choice(["seq", "rnn"]),
+                       "--precision", rng.choice(["exact", "fast"])]
             else:
                 cmd = [a.bin, "tokenize", "--vocab", path, "--text", "int main() { return 0; } \u00e9\u4e2d\U0001F600"]
         rc, err, out = run(cmd, a.timeout, stdin_parts, a.pause)
