@@ -1,11 +1,14 @@
 // rwkv-bench-matvec: one matrix-vector product (generation's operation) per weight type, timed on
-// the CPU backend. The matrix is random; K-quant blocks are random bytes with sane super-block
-// scales (rwkv-lsp cannot write K-quants, so `rwkv-lsp bench` cannot build a K-quant model).
+// the CPU backend. The matrix holds uniform random values in [-1, 1], encoded in each type (rows in
+// parallel: the K-quants' scale searches are slow).
 //
 // usage: rwkv-bench-matvec [ROWS [COLS [THREADS [REPEATS]]]]   (default 65536 1536 2 20)
 // Prints one JSON object per line: type, ms per product (median), GB/s of weights streamed.
 #include "kernels/backend.hpp"
 #include "kernels/dtype.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <chrono>
@@ -23,12 +26,14 @@ namespace {
 std::vector<std::uint8_t> random_matrix(dtype t, std::int64_t rows, std::int64_t cols) {
   const std::int64_t rb = dtype_row_bytes(t, cols);
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(rb * rows));
-  std::mt19937 rng(1);
-  std::vector<float> row(static_cast<std::size_t>(cols));
-  for (std::int64_t r = 0; r < rows; ++r) {
-    for (auto& v : row) v = static_cast<float>(rng() % 2001) / 1000.0f - 1.0f;
-    quantize_row(t, row.data(), bytes.data() + r * rb, cols);
-  }
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, rows, 256), [&](const tbb::blocked_range<std::int64_t>& range) {
+    std::vector<float> row(static_cast<std::size_t>(cols));
+    for (std::int64_t r = range.begin(); r < range.end(); ++r) {
+      std::mt19937 rng(static_cast<std::uint32_t>(r));
+      for (auto& v : row) v = static_cast<float>(rng() % 2001) / 1000.0f - 1.0f;
+      quantize_row(t, row.data(), bytes.data() + r * rb, cols);
+    }
+  });
   return bytes;
 }
 
