@@ -32,7 +32,7 @@ build_project() {
 }
 
 # What the editor tests (tests/editors) need: Debian's neovim, emacs-nox with elpa-eglot and elpa-lsp-mode, python3, node and npm, and the npm packages
-# of the Node client test and of the VS Code extension (npm ci, when their lock file changed).
+# of the Node client test, the GGUF interoperability tests and the VS Code extension (npm ci, when their lock file changed).
 # Nothing here is fatal: a tool that cannot be installed makes its tests skip with a message.
 # RWKV_LSP_SKIP_EDITOR_TOOLS=1 skips all of it.
 ensure_editor_tools() {
@@ -48,11 +48,16 @@ ensure_editor_tools() {
     echo "warning: could not install nodejs/npm; the Node and VS Code tests will be skipped" >&2
   command -v npm > /dev/null 2>&1 || return 0
   local dir
-  for dir in tests/editors/node plugin/editors/vscode; do
+  for dir in tests/editors/node tests/interop/gguf plugin/editors/vscode; do
     local lock="$root/$dir/package-lock.json" stamp="$root/$dir/node_modules/.package-lock.json"
     if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ]; then
-      echo "==> npm ci in $dir" >&2
-      (cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error >&2) ||
+      # tests/interop/gguf: the optional dependencies are llama.cpp's builds for other platforms and
+      # GPUs, which this registry does not all hold, so `npm ci` cannot check the lock against them;
+      # `npm install --no-save` installs the locked versions without them, leaving the lock alone.
+      local install=(ci)
+      [ "$dir" = tests/interop/gguf ] && install=(install --no-save --omit=optional)
+      echo "==> npm ${install[*]} in $dir" >&2
+      (cd "$root/$dir" && npm "${install[@]}" --no-audit --no-fund --loglevel=error >&2) ||
         echo "warning: npm ci failed in $dir; its tests will be skipped" >&2
     fi
   done
