@@ -8,6 +8,8 @@
 //
 // usage: RWKV_LLAMA_CASES=CASES.json node --test check_llama.mjs
 //   CASES.json: {"bin": rwkv-lsp, "cases": [{"path": "...", "golden": "v7-small.json", "type": "q6_k"}]}
+//   A case without "golden" (the trained byte-level model, 256 wide, so that every K-quant matrix
+//   is one) runs the bytes of a line of C and is compared with rwkv-lsp only.
 import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 import { readFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
@@ -16,9 +18,10 @@ import { test } from "node:test";
 
 // Largest |llama.cpp - rwkv-lsp| allowed per type: f32 agrees to rounding; f16 / bf16 differ by
 // llama.cpp rounding activations to the weights' type (measured 0.003 / 0.02); the quantized
-// types by its int8 activations everywhere, LoRAs and head included (measured 0.05-0.09).
-const VS_OURS = { f32: 1e-4, f16: 0.02, bf16: 0.06, q8_0: 0.2, q5_1: 0.2, q5_0: 0.2, q4_1: 0.2, q4_0: 0.2, q6_k: 0.2,
-                  q5_k: 0.2, q4_k: 0.2 };
+// types by its int8 activations everywhere, LoRAs and head included (measured 0.05-0.13, the
+// trained model's largest logits being about 16).
+const VS_OURS = { f32: 1e-4, f16: 0.02, bf16: 0.06, q8_0: 0.3, q5_1: 0.3, q5_0: 0.3, q4_1: 0.3, q4_0: 0.3, q6_k: 0.3,
+                  q5_k: 0.3, q4_k: 0.3 };
 // Largest |llama.cpp - reference| allowed: twice what was measured over both models (the golden
 // models are random, the worst case for quantization). An encoder writing a layout that llama.cpp
 // reads differently moved it by 4 in a test of this test.
@@ -30,7 +33,8 @@ const llama = await getLlama({ gpu: false, build: "never", logLevel: LlamaLogLev
 
 for (const c of cases) {
   test(c.path, async () => {
-    const golden = JSON.parse(readFileSync(c.golden, "utf8"));
+    const golden = c.golden ? JSON.parse(readFileSync(c.golden, "utf8"))
+                            : { tokens: [...Buffer.from("int main(void) { return 0; }\n")] };
     const model = await llama.loadModel({ modelPath: c.path });
     const context = await model.createContext({ contextSize: 64, batchSize: 64 });
     const out = await context.getSequence().controlledEvaluate(golden.tokens.map((t) => [t, { generateNext: { logits: true } }]));
@@ -38,7 +42,7 @@ for (const c of cases) {
                                                "--all-logits", "--precision", "exact"], { encoding: "utf8" })).all_logits;
     let vsReference = 0, vsOurs = 0, flips = 0;
     for (let i = 0; i < golden.tokens.length; ++i) {
-      const logits = out[i].next.logits, ref = golden.logits_steps[i];
+      const logits = out[i].next.logits, ref = golden.logits_steps?.[i] ?? ours[i];
       assert.equal(logits.size, ref.length);
       let best = 0, bestRef = 0;
       for (let v = 0; v < ref.length; ++v) {
@@ -50,9 +54,9 @@ for (const c of cases) {
       }
       if (best !== bestRef) ++flips;
     }
-    console.log(JSON.stringify({ file: c.path.split("/").pop(), llama_vs_reference: vsReference, llama_vs_rwkv_lsp: vsOurs,
-                                 top1_differs: flips, steps: golden.tokens.length }));
-    assert.ok(vsReference < VS_REFERENCE[c.type], `llama.cpp vs the reference: ${vsReference}`);
+    console.log(JSON.stringify({ file: c.path.split("/").pop(), llama_vs_reference: c.golden ? vsReference : null,
+                                 llama_vs_rwkv_lsp: vsOurs, top1_differs: flips, steps: golden.tokens.length }));
+    if (c.golden) assert.ok(vsReference < VS_REFERENCE[c.type], `llama.cpp vs the reference: ${vsReference}`);
     assert.ok(vsOurs < VS_OURS[c.type], `llama.cpp vs rwkv-lsp: ${vsOurs}`);
     await context.dispose();
     await model.dispose();

@@ -2,11 +2,11 @@
 # Converts models with `rwkv-lsp convert` to GGUF in every type it writes and reads the files back
 # with independent implementations:
 #   parser: Hugging Face's GGUF parser (check_gguf.mjs), the golden models and the trained model;
-#   llama:  llama.cpp itself (check_llama.mjs), the golden RWKV-6 and RWKV-7 models, whose GGUF
-#           files carry a 512-token test vocabulary (llama.cpp needs one to load a model).
+#   llama:  llama.cpp itself (check_llama.mjs), the golden RWKV-6 and RWKV-7 models and the trained
+#           model, whose GGUF files carry test vocabularies (llama.cpp needs one to load a model).
 # usage: run_gguf_check.sh parser|llama RWKV_LSP_BIN SHARED_DIR TRAINED_MODEL WORK_DIR
-# Exit 77 (ctest: skipped) when node, the npm packages (npm ci --omit=optional here; scripts/test
-# does it), llama.cpp's prebuilt library or the models are missing.
+# Exit 77 (ctest: skipped) when node, the npm packages (npm install --no-save --omit=optional here;
+# scripts/test does it), llama.cpp's prebuilt library or the models are missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 mode=$1 bin=$2 shared=$3 trained=$4 work=$5
@@ -14,7 +14,7 @@ if ! command -v node > /dev/null; then
   echo "skipped: node not found (apt-get install nodejs npm)"; exit 77
 fi
 if [ ! -d node_modules/@huggingface/gguf ] || [ ! -d node_modules/node-llama-cpp ]; then
-  echo "skipped: the npm packages are not installed (run: npm ci --omit=optional in tests/interop/gguf; scripts/test does)"; exit 77
+  echo "skipped: the npm packages are not installed (run: npm install --no-save --omit=optional in tests/interop/gguf; scripts/test does)"; exit 77
 fi
 if [ ! -r "$shared/golden/v6-small.pth" ] || [ ! -r "$shared/golden/v7-small.pth" ] || [ ! -r "$trained" ]; then
   echo "skipped: models not found (../shared/golden and $trained)"; exit 77
@@ -36,6 +36,14 @@ if [ "$mode" = llama ]; then
       printf '%s{"path": "%s", "golden": "%s", "type": "%s"}' "$sep" "$out" "$shared/golden/$v-small.json" "$dtype" >> "$list"
       sep=","
     done
+  done
+  # The trained model (256 logits: bytes 0..254 as tokens 1..255) in the types whose blocks fill its
+  # 256-wide rows.
+  node -e 'const l = []; for (let i = 1; i < 256; ++i) l.push(`${i} b\x27\\x${(i - 1).toString(16).padStart(2, "0")}\x27 1`); console.log(l.join("\n"));' > "$work/vocab256.txt"
+  for dtype in f32 q8_0 q6_k q5_k q4_k; do
+    out="$work/trained-$dtype.gguf"
+    "$bin" convert --in "$trained" --out "$out" --dtype "$dtype" --vocab "$work/vocab256.txt" > /dev/null
+    printf ',{"path": "%s", "type": "%s"}' "$out" "$dtype" >> "$list"
   done
   echo "]}" >> "$list"
   echo "node $(node --version), llama.cpp from node-llama-cpp $(node -p 'require("./node_modules/node-llama-cpp/package.json").version')"
