@@ -6,6 +6,7 @@
 #include "engine/convert.hpp"
 #include "engine/error.hpp"
 #include "engine/model.hpp"
+#include "engine/random_model.hpp"
 
 #include <unistd.h>
 
@@ -47,8 +48,17 @@ std::string output_format(const std::string& out, const std::optional<std::strin
 }  // namespace
 
 int cmd_convert(int argc, char** argv) {
-  args a(argc, argv, 2, {"--in", "--out", "--dtype", "--head-dtype", "--format", "--vocab"}, {});
-  const std::string in = a.require("--in"), out = a.require("--out");
+  args a(argc, argv, 2, {"--in", "--random-shape", "--out", "--dtype", "--head-dtype", "--format", "--vocab"}, {});
+  // --random-shape writes a random-weight RWKV-7 of a real shape (as `bench` builds), so that other
+  // engines can be measured on the same file.
+  const auto shape = a.get("--random-shape");
+  std::optional<engine::random_model_spec> spec;
+  if (shape) {
+    if (a.has("--in")) throw usage_error("give --in or --random-shape, not both");
+    spec = engine::random_model_shape(*shape);
+    if (!spec) throw usage_error("unknown --random-shape '" + *shape + "' (0.1b, 0.4b, 1.5b, 2.9b)");
+  }
+  const std::string in = shape ? "random RWKV-7 " + *shape : a.require("--in"), out = a.require("--out");
   engine::convert_options o;
   const std::string format = output_format(out, a.get("--format"));
   if (format == "safetensors") o.format = engine::output_format::safetensors;
@@ -71,7 +81,7 @@ int cmd_convert(int argc, char** argv) {
   };
 
   const auto t0 = std::chrono::steady_clock::now();
-  const engine::tensor_store store = engine::read_model_file(in);
+  const engine::tensor_store store = spec ? engine::make_random_model(*spec) : engine::read_model_file(in);
   const auto config = engine::config_from_tensors(store);
   const auto summary = engine::write_model(store, out, o);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

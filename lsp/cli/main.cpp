@@ -34,7 +34,7 @@ const command commands[] = {
      rwkv::cli::cmd_pull},
     {"models", "models [--cache DIR]", rwkv::cli::cmd_models},
     {"convert",
-     "convert --in MODEL --out FILE.gguf|FILE.safetensors [--format gguf|safetensors] "
+     "convert (--in MODEL | --random-shape 0.1b|0.4b|1.5b) --out FILE.gguf|FILE.safetensors [--format gguf|safetensors] "
      "[--dtype f32|f16|bf16|q8_0|q6_k|q5_k|q5_1|q5_0|q4_k|q4_1|q4_0] "
      "[--head-dtype T] [--vocab rwkv_vocab_v20230424.txt]",
      rwkv::cli::cmd_convert},

@@ -250,4 +250,16 @@ TEST_CASE("convert writes the format its output is named for, and says when it c
   r = cli({"convert", "--in", dir + "/no-such-model.pth", "--out", dir + "/x.gguf"});
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("no-such-model.pth") != std::string::npos);
+
+  // A random-weight model of a real shape, for measuring other engines on the same file.
+  r = cli({"convert", "--random-shape", "0.1b", "--out", dir + "/r.gguf", "--dtype", "q4_0"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(json::parse(r.out).at("in_format") == "random");
+  r = cli({"info", "--model", dir + "/r.gguf"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(json::parse(r.out).at("n_layer") == 12);
+  CHECK(json::parse(r.out).at("n_embd") == 768);
+  std::filesystem::remove(dir + "/r.gguf");
+  CHECK(cli({"convert", "--random-shape", "0.1b", "--in", model, "--out", dir + "/r.gguf"}).exit_code == 2);
+  CHECK(cli({"convert", "--random-shape", "7b", "--out", dir + "/r.gguf"}).exit_code == 2);
 }
