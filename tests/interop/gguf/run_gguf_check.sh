@@ -25,8 +25,7 @@ if [ "$mode" = llama ]; then
   if ! node -e 'import("node-llama-cpp").then((m) => m.getLlama({ gpu: false, build: "never" }))' > /dev/null 2>&1; then
     echo "skipped: node-llama-cpp has no prebuilt llama.cpp that loads here"; exit 77
   fi
-  # Token 0 is <s>; 1..256 the single bytes, as in the World vocabulary; then filler tokens.
-  node -e 'const l = []; for (let i = 1; i < 512; ++i) { const t = i <= 256 ? "b\x27\\x" + (i - 1).toString(16).padStart(2, "0") + "\x27" : "b\x27t" + i + "\x27"; l.push(`${i} ${t} ${i <= 256 ? 1 : String(i).length + 1}`); } console.log(l.join("\n"));' > "$work/vocab512.txt"
+  node write_vocab.mjs 512 > "$work/vocab512.txt"
   sep="" list="$work/llama.json"
   printf '{"bin": "%s", "cases": [' "$bin" > "$list"
   for v in v6 v7; do
@@ -37,9 +36,8 @@ if [ "$mode" = llama ]; then
       sep=","
     done
   done
-  # The trained model (256 logits: bytes 0..254 as tokens 1..255) in the types whose blocks fill its
-  # 256-wide rows.
-  node -e 'const l = []; for (let i = 1; i < 256; ++i) l.push(`${i} b\x27\\x${(i - 1).toString(16).padStart(2, "0")}\x27 1`); console.log(l.join("\n"));' > "$work/vocab256.txt"
+  # The trained model (256 logits) in the types whose blocks fill its 256-wide rows.
+  node write_vocab.mjs 256 > "$work/vocab256.txt"
   for dtype in f32 q8_0 q6_k q5_k q4_k; do
     out="$work/trained-$dtype.gguf"
     "$bin" convert --in "$trained" --out "$out" --dtype "$dtype" --vocab "$work/vocab256.txt" > /dev/null
