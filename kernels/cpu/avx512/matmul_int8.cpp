@@ -47,16 +47,17 @@ constexpr int MR = 32;  // rows per tile
 
 std::int64_t superblocks(std::int64_t K) { return (K / 32 + 15) / 16; }
 // gemv activations, per token: quants in the interleaved order (superblocks of 512 bytes, chunks
-// of 64, lanes beyond a short superblock zero), then per block (padded to 16) d, the integer sum
-// and s / d.
-std::int64_t token_bytes(std::int64_t K) { return superblocks(K) * (512 + 16 * 12); }
+// of 64, lanes beyond a short superblock zero), then per block (padded to 16) d, the integer sum,
+// s / d and the integer sum of the block's first 16 quants (for q6's half scales).
+std::int64_t token_bytes(std::int64_t K) { return superblocks(K) * (512 + 16 * 16); }
 
 // Up to 16 blocks of 32 values (nbs of them; the rest read as zeros): quants in natural order into
 // q[nbs * 32], and per block (one lane each, zero beyond nbs) the scale d, the integer sum of the
-// quants and s / d. The per-block maxima and sums are reduced for all 16 blocks at once.
+// quants, s / d and the sum of the first 16 quants. The per-block maxima and sums are reduced for
+// all 16 blocks at once.
 struct superblock_scales {
   __m512 d, s_over_d;
-  __m512i sum;
+  __m512i sum, first;
 };
 superblock_scales quantize_superblock(const float* x, int nbs, std::int8_t* q) {
   __m512 x0[16], x1[16], m[16];
@@ -70,10 +71,10 @@ superblock_scales quantize_superblock(const float* x, int nbs, std::int8_t* q) {
   const __m512 id = _mm512_maskz_div_ps(_mm512_cmp_ps_mask(db, _mm512_setzero_ps(), _CMP_NEQ_OQ), _mm512_set1_ps(1.0f), db);
   alignas(64) float ids[16];
   _mm512_store_ps(ids, id);
-  __m512 sums[16];
+  __m512 sums[16], firsts[16];
   for (int b = 0; b < 16; ++b) {
     if (b >= nbs) {
-      sums[b] = _mm512_setzero_ps();
+      sums[b] = firsts[b] = _mm512_setzero_ps();
       continue;
     }
     const __m512 ib = _mm512_set1_ps(ids[b]);
@@ -81,10 +82,12 @@ superblock_scales quantize_superblock(const float* x, int nbs, std::int8_t* q) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32), _mm512_cvtsepi32_epi8(q0));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + b * 32 + 16), _mm512_cvtsepi32_epi8(q1));
     sums[b] = _mm512_castsi512_ps(_mm512_add_epi32(q0, q1));
+    firsts[b] = _mm512_castsi512_ps(q0);
   }
-  const __m512i sum = _mm512_castps_si512(reduce_rows(sums, [](__m512 a, __m512 b) {
+  const auto add_int = [](__m512 a, __m512 b) {
     return _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(a), _mm512_castps_si512(b)));
-  }));
+  };
+  const __m512i sum = _mm512_castps_si512(reduce_rows(sums, add_int)), first = _mm512_castps_si512(reduce_rows(firsts, add_int));
   // fp16 as ggml, except where fp16 cannot hold the value: there ggml would lose the block
   // (scale 0) or make inf / NaN, and fp32 keeps the products right.
   auto round_fp16 = [](__m512 v) { return _mm512_cvtph_ps(_mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT)); };
@@ -94,11 +97,12 @@ superblock_scales quantize_superblock(const float* x, int nbs, std::int8_t* q) {
   const __mmask16 fits = _mm512_cmp_ps_mask(d16, _mm512_setzero_ps(), _CMP_GT_OQ) &
                          _mm512_cmp_ps_mask(_mm512_abs_ps(d16), inf, _CMP_LT_OQ) &
                          _mm512_cmp_ps_mask(_mm512_abs_ps(s16), inf, _CMP_LT_OQ);
-  return {_mm512_mask_blend_ps(fits, db, d16), _mm512_mask_blend_ps(fits, sumf, _mm512_div_ps(s16, d16)), sum};
+  return {_mm512_mask_blend_ps(fits, db, d16), _mm512_mask_blend_ps(fits, sumf, _mm512_div_ps(s16, d16)), sum, first};
 }
 
-// One token in natural order: q[K], d[nb], sum[nb], s_over_d[nb]. K is a multiple of 32.
-void quantize_row(const float* x, std::int64_t K, std::int8_t* q, float* d, std::int32_t* s, float* s_over_d) {
+// One token in natural order: q[K], d[nb], sum[nb], s_over_d[nb], first[nb]. K is a multiple of 32.
+void quantize_row(const float* x, std::int64_t K, std::int8_t* q, float* d, std::int32_t* s, float* s_over_d,
+                  std::int32_t* first) {
   const std::int64_t nb = K / 32;
   for (std::int64_t b0 = 0; b0 < nb; b0 += 16) {
     const int nbs = static_cast<int>(std::min<std::int64_t>(16, nb - b0));
@@ -107,6 +111,7 @@ void quantize_row(const float* x, std::int64_t K, std::int8_t* q, float* d, std:
     _mm512_mask_storeu_ps(d + b0, m, sc.d);
     _mm512_mask_storeu_epi32(s + b0, m, sc.sum);
     _mm512_mask_storeu_ps(s_over_d + b0, m, sc.s_over_d);
+    _mm512_mask_storeu_epi32(first + b0, m, sc.first);
   }
 }
 
@@ -117,6 +122,7 @@ void quantize_token_interleaved(const float* x, std::int64_t K, std::uint8_t* to
   auto* d = reinterpret_cast<float*>(tok + nsb * 512);
   auto* sum = reinterpret_cast<std::int32_t*>(d + nsb * 16);
   auto* sod = reinterpret_cast<float*>(sum + nsb * 16);
+  auto* first = reinterpret_cast<std::int32_t*>(sod + nsb * 16);
   // Granule g (4 quants) of block l goes to lane l of vector g.
   const __m512i granules = _mm512_set_epi32(120, 112, 104, 96, 88, 80, 72, 64, 56, 48, 40, 32, 24, 16, 8, 0);
   for (std::int64_t sb = 0; sb < nsb; ++sb) {
@@ -125,6 +131,7 @@ void quantize_token_interleaved(const float* x, std::int64_t K, std::uint8_t* to
     _mm512_store_ps(d + sb * 16, sc.d);  // lanes beyond nbs are zero
     _mm512_store_si512(sum + sb * 16, sc.sum);
     _mm512_store_ps(sod + sb * 16, sc.s_over_d);
+    _mm512_store_si512(first + sb * 16, sc.first);
     for (int g = 0; g < 8; ++g)
       _mm512_store_si512(xq + sb * 128 + g * 16,
                          _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), tail_mask(nbs),
@@ -211,6 +218,7 @@ void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
       const auto* xd = reinterpret_cast<const float*>(tok + nsb * 512);
       const auto* xs = reinterpret_cast<const std::int32_t*>(xd + nsb * 16);
       const auto* xsd = reinterpret_cast<const float*>(xs + nsb * 16);
+      const auto* xf = reinterpret_cast<const std::int32_t*>(xsd + nsb * 16);
       // The zero-point corrections, -zero_point * sum(q) per block, shared by all rows; q6: per
       // half (first halves in init[sb], second in init2[sb], their sums in t2 and s2).
       auto* init = reinterpret_cast<__m512i*>(t2 + nsb * 16);
@@ -219,9 +227,7 @@ void gemv_t(const cpu_weight& w, const act_view& a, std::int64_t T, std::int64_t
       for (std::int64_t sb = 0; sb < nsb; ++sb) {
         const __m512i sum = _mm512_load_si512(xs + sb * 16);
         if constexpr (L == layout::q6) {
-          __m512i first = _mm512_setzero_si512();
-          for (int g = 0; g < 4; ++g)
-            first = _mm512_dpbusd_epi32(first, _mm512_set1_epi8(1), _mm512_load_si512(tok + sb * 512 + g * 64));
+          const __m512i first = _mm512_load_si512(xf + sb * 16);
           init[sb] = _mm512_mullo_epi32(first, neg_zp);
           init2[sb] = _mm512_mullo_epi32(_mm512_sub_epi32(sum, first), neg_zp);
         } else {
@@ -303,9 +309,11 @@ void pack_acts(const float* x, std::int64_t ldx, std::int64_t T, std::int64_t K,
   thread_local std::vector<float> d;
   thread_local std::vector<std::int32_t> sum;
   thread_local std::vector<float> sod;
+  thread_local std::vector<std::int32_t> first;
   if (q.size() < static_cast<std::size_t>(K)) {
     q.resize(static_cast<std::size_t>(K));
     d.resize(static_cast<std::size_t>(nb)), sum.resize(static_cast<std::size_t>(nb)), sod.resize(static_cast<std::size_t>(nb));
+    first.resize(static_cast<std::size_t>(nb));
   }
   for (std::int64_t g = 0; g * NT < T; ++g) {
     auto* oq = reinterpret_cast<std::int32_t*>(out + g * group_bytes(K));
@@ -315,16 +323,14 @@ void pack_acts(const float* x, std::int64_t ldx, std::int64_t T, std::int64_t K,
     auto* os1 = reinterpret_cast<std::int32_t*>(osd + nb * NT);
     for (int t = 0; t < NT; ++t) {
       const std::int64_t tt = g * NT + t;
-      if (tt < T) quantize_row(x + tt * ldx, K, q.data(), d.data(), sum.data(), sod.data());
+      if (tt < T) quantize_row(x + tt * ldx, K, q.data(), d.data(), sum.data(), sod.data(), first.data());
       const auto* qg = reinterpret_cast<const std::int32_t*>(q.data());
       for (std::int64_t j = 0; j < G; ++j) oq[j * NT + t] = tt < T ? qg[j] : 0;
       for (std::int64_t b = 0; b < nb; ++b) {
         od[b * NT + t] = tt < T ? d[b] : 0.0f;
         os[b * NT + t] = tt < T ? sum[b] : 0;
         osd[b * NT + t] = tt < T ? sod[b] : 0.0f;
-        std::int32_t first = 0;
-        for (int j = 0; j < 16 && tt < T; ++j) first += q[static_cast<std::size_t>(b * 32 + j)];
-        os1[b * NT + t] = first;
+        os1[b * NT + t] = tt < T ? first[b] : 0;
       }
     }
   }
