@@ -117,9 +117,8 @@ weight_builder::encoding weight_builder::target(const matrix& m, dtype want, boo
 std::unique_ptr<cpu_weight> weight_builder::start(const matrix& m, encoding target, bool copy, weight_pool& pool) {
   std::unique_ptr<cpu_weight> w(new cpu_weight());
   w->init_layout(target.type, target.lay, m.rows, m.cols);
-  w->values_ = target.values;
   const auto bytes = static_cast<std::size_t>(w->row_bytes_ * m.rows);
-  if (target.values == m.type && target.type == m.type && !is_int8_layout(w->lay_) && !copy) {
+  if (target.type == m.type && !is_int8_layout(w->lay_) && !copy) {
     w->data_ = static_cast<const std::uint8_t*>(m.data);
     return w;
   }
@@ -131,7 +130,7 @@ std::unique_ptr<cpu_weight> weight_builder::start(const matrix& m, encoding targ
   return w;
 }
 
-void weight_builder::fill(cpu_weight& w, const matrix& m, std::int64_t r0, std::int64_t r1) noexcept {
+void weight_builder::fill(cpu_weight& w, const matrix& m, dtype values, std::int64_t r0, std::int64_t r1) noexcept {
   if (!w.owned_bytes_) return;
   const std::int64_t src_row_bytes = dtype_row_bytes(m.type, m.cols);
   const auto* src = static_cast<const std::uint8_t*>(m.data);
@@ -144,8 +143,8 @@ void weight_builder::fill(cpu_weight& w, const matrix& m, std::int64_t r0, std::
   // sub-blocks rewritten as the legacy blocks they are (no second rounding), and the repacking.
   std::vector<float> f(static_cast<std::size_t>(m.cols));
   std::vector<std::uint8_t> encoded, legacy;
-  if (m.type != w.values_) encoded.resize(static_cast<std::size_t>(dtype_row_bytes(w.values_, m.cols)));
-  if (w.values_ != w.type_) legacy.resize(static_cast<std::size_t>(dtype_row_bytes(w.type_, m.cols)));
+  if (m.type != values) encoded.resize(static_cast<std::size_t>(dtype_row_bytes(values, m.cols)));
+  if (values != w.type_) legacy.resize(static_cast<std::size_t>(dtype_row_bytes(w.type_, m.cols)));
   for (std::int64_t r = r0; r < r1; ++r) {
     const std::uint8_t* s = src + r * src_row_bytes;
     if (!is_int8_layout(w.lay_)) {  // plain or ggml target: decode, encode
@@ -153,13 +152,13 @@ void weight_builder::fill(cpu_weight& w, const matrix& m, std::int64_t r0, std::
       quantize_row(w.type_, f.data(), dst + r * w.row_bytes_, m.cols);
       continue;
     }
-    if (m.type != w.values_) {
+    if (m.type != values) {
       dequantize_row(m.type, s, f.data(), m.cols);
-      quantize_row(w.values_, f.data(), encoded.data(), m.cols);
+      quantize_row(values, f.data(), encoded.data(), m.cols);
       s = encoded.data();
     }
-    if (w.values_ != w.type_) {
-      kquant_to_legacy_row(w.values_, s, legacy.data(), m.cols);
+    if (values != w.type_) {
+      kquant_to_legacy_row(values, s, legacy.data(), m.cols);
       s = legacy.data();
     }
     w.repack_rows(s, 0, r, r + 1);

@@ -122,7 +122,6 @@ class cpu_weight final : public weight {
   void repack_rows(const std::uint8_t* ggml, std::int64_t ggml_row_bytes, std::int64_t r0, std::int64_t r1) noexcept;
 
   dtype type_ = dtype::f32;
-  dtype values_ = dtype::f32;  // the encoding the values were rounded to (a K-quant run as type_)
   layout lay_ = layout::f32;
   std::int64_t rows_ = 0, cols_ = 0;
   const std::uint8_t* data_ = nullptr;
@@ -146,15 +145,18 @@ struct weight_builder {
   };
   static encoding target(const matrix& m, dtype want, bool fast_bf16, bool fast_int8) noexcept;
   static std::unique_ptr<cpu_weight> start(const matrix& m, encoding target, bool copy, weight_pool& pool);
-  // Converts/repacks rows [r0, r1) of `m` into `w` (no-op for borrowed weights).
-  static void fill(cpu_weight& w, const matrix& m, std::int64_t r0, std::int64_t r1) noexcept;
+  // Converts/repacks rows [r0, r1) of `m` into `w`, rounding them to `values` (the target's) first
+  // (no-op for borrowed weights).
+  static void fill(cpu_weight& w, const matrix& m, dtype values, std::int64_t r0, std::int64_t r1) noexcept;
 };
 
 template <class ParallelRows>
 std::unique_ptr<cpu_weight> cpu_weight::make(const matrix& m, dtype want, bool fast_bf16, bool fast_int8, bool copy,
                                              weight_pool& pool, ParallelRows&& parallel_rows) {
-  auto w = weight_builder::start(m, weight_builder::target(m, want, fast_bf16, fast_int8), copy, pool);
-  if (w->owned_bytes_) parallel_rows(m.rows, [&](std::int64_t r0, std::int64_t r1) { weight_builder::fill(*w, m, r0, r1); });
+  const auto target = weight_builder::target(m, want, fast_bf16, fast_int8);
+  auto w = weight_builder::start(m, target, copy, pool);
+  if (w->owned_bytes_)
+    parallel_rows(m.rows, [&](std::int64_t r0, std::int64_t r1) { weight_builder::fill(*w, m, target.values, r0, r1); });
   return w;
 }
 

@@ -52,17 +52,14 @@ kernels::dot_instruction dot_used(kernels::dtype t, kernels::precision p, const 
 }
 
 std::shared_ptr<const engine::model> bench_model(const args& a, std::string& what) {
-  if (auto shape = a.get("--random-shape")) {
-    if (a.has("--model")) throw usage_error("give --model or --random-shape, not both");
-    auto spec = engine::random_model_shape(*shape);
-    if (!spec) throw usage_error("unknown --random-shape '" + *shape + "' (0.1b, 0.4b, 1.5b, 2.9b)");
+  if (auto spec = random_shape_from(a, "--model")) {
     auto o = load_options_from(a, kernels::precision::fast);
     if (o.weight_type && kernels::dtype_row_bytes(*o.weight_type, spec->n_embd) > 0 &&
         !kernels::dtype_is_quantized(*o.weight_type)) {
       spec->matrix_type = *o.weight_type;  // build plain types directly instead of converting
       o.weight_type.reset();
     }
-    what = "random RWKV-7 " + *shape;
+    what = "random RWKV-7 " + *a.get("--random-shape");
     return engine::model::from_store(engine::make_random_model(*spec), o);
   }
   auto m = open_model(a, kernels::precision::fast);

@@ -73,9 +73,7 @@ int cmd_bench_typing(int argc, char** argv) {
   args a(argc, argv, 2,
          with_model_options({"--random-shape", "--file", "--vocab", "--small-tokens", "--spacing", "--seed"}), {});
   std::shared_ptr<const engine::model> m;
-  if (auto shape = a.get("--random-shape")) {
-    auto spec = engine::random_model_shape(*shape);
-    if (!spec) throw usage_error("unknown --random-shape '" + *shape + "'");
+  if (auto spec = random_shape_from(a, "--model")) {
     m = engine::model::from_store(engine::make_random_model(*spec), load_options_from(a, kernels::precision::fast));
   } else {
     m = open_model(a, kernels::precision::fast);

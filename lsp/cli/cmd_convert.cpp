@@ -51,14 +51,8 @@ int cmd_convert(int argc, char** argv) {
   args a(argc, argv, 2, {"--in", "--random-shape", "--out", "--dtype", "--head-dtype", "--format", "--vocab"}, {});
   // --random-shape writes a random-weight RWKV-7 of a real shape (as `bench` builds), so that other
   // engines can be measured on the same file.
-  const auto shape = a.get("--random-shape");
-  std::optional<engine::random_model_spec> spec;
-  if (shape) {
-    if (a.has("--in")) throw usage_error("give --in or --random-shape, not both");
-    spec = engine::random_model_shape(*shape);
-    if (!spec) throw usage_error("unknown --random-shape '" + *shape + "' (0.1b, 0.4b, 1.5b, 2.9b)");
-  }
-  const std::string in = shape ? "random RWKV-7 " + *shape : a.require("--in"), out = a.require("--out");
+  const auto spec = random_shape_from(a, "--in");
+  const std::string in = spec ? "random RWKV-7 " + *a.get("--random-shape") : a.require("--in"), out = a.require("--out");
   engine::convert_options o;
   const std::string format = output_format(out, a.get("--format"));
   if (format == "safetensors") o.format = engine::output_format::safetensors;

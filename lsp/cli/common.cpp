@@ -43,6 +43,15 @@ std::shared_ptr<const engine::model> open_model(const args& a, kernels::precisio
                              load_options_from(a, fallback));
 }
 
+std::optional<engine::random_model_spec> random_shape_from(const args& a, const std::string& instead_of) {
+  const auto shape = a.get("--random-shape");
+  if (!shape) return std::nullopt;
+  if (a.has(instead_of)) throw usage_error("give " + instead_of + " or --random-shape, not both");
+  auto spec = engine::random_model_shape(*shape);
+  if (!spec) throw usage_error("unknown --random-shape '" + *shape + "' (0.1b, 0.4b, 1.5b, 2.9b)");
+  return spec;
+}
+
 std::unique_ptr<engine::tokenizer> open_tokenizer(const args& a, const engine::model& m) {
   return engine::tokenizer_for_model(m.tensors(), m.config().n_vocab, a.get_or("--vocab", ""));
 }

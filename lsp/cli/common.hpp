@@ -4,11 +4,13 @@
 
 #include "args.hpp"
 #include "engine/model.hpp"
+#include "engine/random_model.hpp"
 #include "engine/tokenizer.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -24,6 +26,9 @@ std::set<std::string> with_model_options(std::set<std::string> extra);
 // for bench).
 engine::load_options load_options_from(const args& a, kernels::precision fallback = kernels::precision::exact);
 std::shared_ptr<const engine::model> open_model(const args& a, kernels::precision fallback = kernels::precision::exact);
+// --random-shape's model spec when the option is given (a usage error when it names no shape or
+// comes with `instead_of`, the option it replaces), else nullopt.
+std::optional<engine::random_model_spec> random_shape_from(const args& a, const std::string& instead_of);
 // --vocab when given, else chosen from the model's vocabulary size.
 std::unique_ptr<engine::tokenizer> open_tokenizer(const args& a, const engine::model& m);
 

@@ -87,14 +87,19 @@ device_vector weight_loader::vec(const std::string& name, std::int64_t numel) {
 device_vector weight_loader::vec_from(std::vector<float> host) { return device_vector(backend_, host); }
 
 std::unique_ptr<kernels::weight> weight_loader::matrix(const std::string& name, std::int64_t rows, std::int64_t cols) {
-  const tensor& t = require_shape(name, {rows, cols});
+  auto w = stored_matrix(name, rows, cols);
   if (!stored_type_set_) {
-    stored_type_ = t.type;
+    stored_type_ = require(name, rows * cols).type;
     stored_type_set_ = true;
   }
-  auto w = prepare(kernels::matrix{t.type, rows, cols, t.data}, prefer_, &t);
   memory_type_ = w->type();
   return w;
+}
+
+std::unique_ptr<kernels::weight> weight_loader::stored_matrix(const std::string& name, std::int64_t rows,
+                                                              std::int64_t cols) {
+  const tensor& t = require_shape(name, {rows, cols});
+  return prepare(kernels::matrix{t.type, rows, cols, t.data}, prefer_, &t);
 }
 
 std::unique_ptr<kernels::weight> weight_loader::prepare(const kernels::matrix& m, std::optional<kernels::dtype> want,
@@ -111,8 +116,7 @@ std::unique_ptr<kernels::weight> weight_loader::prepare(const kernels::matrix& m
 std::unique_ptr<kernels::weight> weight_loader::head_matrix(const std::string& name, std::int64_t rows,
                                                             std::int64_t cols) {
   // Not one of "the large matrices" whose types info reports: files often keep the head wider.
-  const tensor& t = require_shape(name, {rows, cols});
-  auto w = prepare(kernels::matrix{t.type, rows, cols, t.data}, prefer_, &t);
+  auto w = stored_matrix(name, rows, cols);
   matmul_params_ -= rows * cols;
   head_params_ += rows * cols;
   return w;

@@ -97,6 +97,8 @@ class weight_loader {
   std::string what() const;
   // The type a requested weight type gives a LoRA matrix with rows of `in` values (see above).
   std::optional<kernels::dtype> lora_type(std::int64_t in) const;
+  // Tensor `name` ([rows][cols]) prepared in the preferred type, counted as `prepare` does.
+  std::unique_ptr<kernels::weight> stored_matrix(const std::string& name, std::int64_t rows, std::int64_t cols);
   // A matrix for the backend, in `want` or as it is, counted (parameters, memory, bytes per
   // token); `stored`'s file pages are released when the backend made its own copy.
   std::unique_ptr<kernels::weight> prepare(const kernels::matrix& m, std::optional<kernels::dtype> want,
