@@ -1,6 +1,7 @@
 #include "cpu_backend.hpp"
 
 #include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/info.h>
 #include <oneapi/tbb/parallel_for.h>
 
 #include <algorithm>
@@ -12,8 +13,6 @@ namespace {
 
 // Below this many bytes touched, a fork/join costs more than it saves.
 constexpr std::size_t parallel_min_work = 64u << 10;
-// Per-head recurrences go parallel from this many tokens (one token: ~5 us for all heads).
-constexpr std::int64_t wkv_parallel_min_tokens = 8;
 
 }  // namespace
 
@@ -23,27 +22,35 @@ cpu_backend::cpu_backend(int threads, const kernel_table& kernels, kernels::prec
       precision_(precision),
       huge_pages_(huge_pages),
       arena_(threads_),
-      scratch_(static_cast<std::size_t>(threads_) + 1) {}
+      scratch_(static_cast<std::size_t>(threads_) + 1) {
+  // Spinning workers only where each has a core of its own; oversubscribed, they would take the
+  // caller's time slices.
+  if (threads_ > 1 && threads_ <= tbb::info::default_concurrency()) team_.emplace(arena_, threads_);
+}
 
 backend_info cpu_backend::info() const { return {"cpu", k_.isa, threads_, precision_}; }
-
-thread_scratch& cpu_backend::scratch_here() noexcept {
-  const int i = tbb::this_task_arena::current_thread_index();
-  return scratch_[static_cast<std::size_t>(i >= 0 && i < threads_ ? i : threads_)];
-}
 
 template <class F>
 void cpu_backend::run(std::size_t n, std::size_t work, F&& f) {
   if (n == 0) return;
   if (threads_ == 1 || n == 1 || work < parallel_min_work) {
-    for (std::size_t i = 0; i < n; ++i) f(i);
+    for (std::size_t i = 0; i < n; ++i) f(i, scratch_[0]);
     return;
   }
+  if (team_) return team_->run(n, [&](std::size_t i, int who) { f(i, scratch_[static_cast<std::size_t>(who)]); });
   arena_.execute([&] {
     tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 1), [&](const tbb::blocked_range<std::size_t>& r) {
-      for (std::size_t i = r.begin(); i < r.end(); ++i) f(i);
+      const int slot = tbb::this_task_arena::current_thread_index();
+      thread_scratch& s = scratch_[static_cast<std::size_t>(slot >= 0 && slot < threads_ ? slot : threads_)];
+      for (std::size_t i = r.begin(); i < r.end(); ++i) f(i, s);
     });
   });
+}
+
+std::int64_t cpu_backend::wkv_parallel_min_tokens() const noexcept {
+  // One token's recurrence over all heads takes 5-13 us (its state comes from memory): worth
+  // splitting when a loop costs a publish, not when it costs a fork/join.
+  return team_ ? 1 : 8;
 }
 
 template <class F>
@@ -52,7 +59,7 @@ void cpu_backend::over_tokens(std::int64_t T, std::int64_t C, F&& f) {
   const std::int64_t n = (T + tokens_per_task - 1) / tokens_per_task;
   // Below ~64 tokens of 768 channels the split would not pay for the fork/join.
   const std::size_t work = T >= 64 ? static_cast<std::size_t>(T * C) * sizeof(float) : 0;
-  run(static_cast<std::size_t>(n), work, [&](std::size_t i) {
+  run(static_cast<std::size_t>(n), work, [&](std::size_t i, thread_scratch&) {
     const std::int64_t t0 = static_cast<std::int64_t>(i) * tokens_per_task;
     f(t0, std::min(T, t0 + tokens_per_task));
   });
@@ -111,7 +118,7 @@ void cpu_backend::convert_activations(std::span<const matmul_job> jobs, std::int
       tasks_.push_back({static_cast<std::uint32_t>(i), t0, std::min(T, t0 + k_.act_group)});
     work += static_cast<std::size_t>(T * K) * sizeof(float);
   }
-  run(tasks_.size(), work, [&](std::size_t n) {
+  run(tasks_.size(), work, [&](std::size_t n, thread_scratch&) {
     const task& c = tasks_[n];
     const job_state& js = jobs_[c.job];
     const std::int64_t K = js.w->cols();
@@ -140,10 +147,10 @@ void cpu_backend::matmul_many(std::span<const matmul_job> jobs, std::int64_t T) 
     work += w.bytes_per_pass() + static_cast<std::size_t>(T * w.cols()) * sizeof(float);
   }
   const matmul_fn fn = gemm ? k_.gemm : k_.gemv;
-  run(tasks_.size(), work, [&](std::size_t n) {
+  run(tasks_.size(), work, [&](std::size_t n, thread_scratch& s) {
     const task& t = tasks_[n];
     const job_state& js = jobs_[t.job];
-    fn(*js.w, js.path, js.a, T, t.r0, t.r1, js.o, scratch_here());
+    fn(*js.w, js.path, js.a, T, t.r0, t.r1, js.o, s);
   });
 }
 
@@ -205,8 +212,8 @@ void cpu_backend::wkv4(std::int64_t T, std::int64_t C, const float* decay, const
 void cpu_backend::wkv5(std::int64_t T, std::int64_t H, std::int64_t N, const float* r, const float* k, const float* v,
                        const float* w, bool w_per_token, const float* u, float* state, float* y) {
   if (!k_.wkv5) return reference_backend::wkv5(T, H, N, r, k, v, w, w_per_token, u, state, y);
-  const std::size_t work = T >= wkv_parallel_min_tokens ? static_cast<std::size_t>(T * H * N * N) * 4 : 0;
-  run(static_cast<std::size_t>(H), work, [&](std::size_t h) {
+  const std::size_t work = T >= wkv_parallel_min_tokens() ? static_cast<std::size_t>(T * H * N * N) * 4 : 0;
+  run(static_cast<std::size_t>(H), work, [&](std::size_t h, thread_scratch&) {
     k_.wkv5(T, H, N, r, k, v, w, w_per_token, u, state, y, static_cast<std::int64_t>(h), static_cast<std::int64_t>(h) + 1);
   });
 }
@@ -232,8 +239,8 @@ void cpu_backend::rwkv7_prepare(const rwkv7_prepare_args& args) {
 void cpu_backend::wkv7(std::int64_t T, std::int64_t H, std::int64_t N, const float* r, const float* w, const float* k,
                        const float* v, const float* a, const float* b, float* state, float* y) {
   if (!k_.wkv7) return reference_backend::wkv7(T, H, N, r, w, k, v, a, b, state, y);
-  const std::size_t work = T >= wkv_parallel_min_tokens ? static_cast<std::size_t>(T * H * N * N) * 4 : 0;
-  run(static_cast<std::size_t>(H), work, [&](std::size_t h) {
+  const std::size_t work = T >= wkv_parallel_min_tokens() ? static_cast<std::size_t>(T * H * N * N) * 4 : 0;
+  run(static_cast<std::size_t>(H), work, [&](std::size_t h, thread_scratch&) {
     k_.wkv7(T, H, N, r, w, k, v, a, b, state, y, static_cast<std::int64_t>(h), static_cast<std::int64_t>(h) + 1);
   });
 }

@@ -4,20 +4,24 @@
 // the per-thread scratch of the kernels and the converted activations of the current products —
 // all grown at first use, so steady-state evaluation allocates nothing.
 //
-// Parallelism: matrix products (split by rows) use the arena; so do, for long chunks only, the
-// per-head WKV recurrences and the element-wise operations (split by tokens — each token's values
-// are computed the same way whatever the split). At one token, element-wise work runs vectorized
-// on the calling thread: microseconds, less than a fork/join would cost. `matmul_many` puts the
-// rows of all its products into one parallel region, so generation pays a handful of fork/joins
-// per layer.
+// Parallelism: matrix products (split by rows) run in parallel; so do, for long chunks only, the
+// element-wise operations (split by tokens — each token's values are computed the same way
+// whatever the split), and the per-head WKV recurrences. At one token, element-wise work runs
+// vectorized on the calling thread: microseconds, less than any hand-over would cost.
+// `matmul_many` puts the rows of all its products into one parallel loop. The loops run on a
+// spin_team of the arena's workers (a few hundred ns to hand a loop over, where a oneTBB
+// fork/join costs microseconds: generation runs about 60 loops per token), or, when the threads
+// asked for outnumber the cores, as oneTBB parallel_for.
 #pragma once
 
 #include "kernel_table.hpp"
 #include "reference_backend.hpp"
+#include "spin_team.hpp"
 #include "weight_pool.hpp"
 
 #include <oneapi/tbb/task_arena.h>
 
+#include <optional>
 #include <vector>
 
 namespace rwkv::kernels::cpu {
@@ -71,10 +75,12 @@ class cpu_backend : public reference_backend {
   dot_path path_for(const cpu_weight& w) const noexcept;
   // Rows per gemv task: about 64 KiB of weights, a multiple of 16 rows.
   static std::int64_t gemv_rows(const cpu_weight& w) noexcept;
-  thread_scratch& scratch_here() noexcept;
-  // f(i) for i < n, in the arena when worth it (work = an estimate in bytes touched).
+  // f(i, scratch) for i < n, in parallel when worth it (work = an estimate in bytes touched), with
+  // the scratch of the thread running i.
   template <class F>
   void run(std::size_t n, std::size_t work, F&& f);
+  // Per-head recurrences go parallel from this many tokens.
+  std::int64_t wkv_parallel_min_tokens() const noexcept;
   void convert_activations(std::span<const matmul_job> jobs, std::int64_t T, bool gemm);
   // f(t0, t1) over token ranges of a T x C element-wise operation: in the arena for long chunks.
   template <class F>
@@ -86,7 +92,8 @@ class cpu_backend : public reference_backend {
   bool huge_pages_;
   weight_pool pool_;
   tbb::task_arena arena_;
-  std::vector<thread_scratch> scratch_;  // one per arena slot, plus one for the caller outside it
+  std::optional<spin_team> team_;        // the arena's workers as a team (not when oversubscribed)
+  std::vector<thread_scratch> scratch_;  // one per participant, plus one for the caller outside the arena
   std::vector<aligned_bytes> act_;       // converted activations, one buffer per job slot
   std::vector<job_state> jobs_;
   std::vector<task> tasks_;
