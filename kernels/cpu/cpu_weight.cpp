@@ -105,25 +105,33 @@ void cpu_weight::init_layout(dtype t, layout l, std::int64_t rows, std::int64_t 
   row_bytes_ = is_int8_layout(lay_) ? scale_offset_ + (min_offset_ || half_offset_ ? 4 : 2) * nb : dtype_row_bytes(t, cols);
 }
 
+std::int64_t cpu_weight::storage_bytes() const noexcept {
+  if (lay_ == layout::bf16_columns)
+    return (rows_ + column_panel_rows - 1) / column_panel_rows * column_panel_rows * cols_ * 2;
+  return row_bytes_ * rows_;
+}
+
 weight_builder::encoding weight_builder::target(const matrix& m, dtype want, bool fast_bf16, bool fast_int8) noexcept {
   if (dtype_row_bytes(want, m.cols) < 0) want = m.type;  // columns do not fill whole blocks
   if (fast_bf16 && want == dtype::f16) want = dtype::bf16;
   // K-quants run in the int8 layouts (see the header): Q6_K in its own, Q4_K / Q5_K as q4_1 / q5_1.
   if (fast_int8 && want == dtype::q6_k) return {want, layout::q6, want};
   if (const auto legacy = fast_int8 ? kquant_legacy_type(want) : std::nullopt) return {*legacy, layout_of(*legacy), want};
+  if (want == dtype::bf16 && m.cols <= column_panel_max_cols) return {want, layout::bf16_columns, want};
   return {want, layout_of(want), want};
 }
 
 std::unique_ptr<cpu_weight> weight_builder::start(const matrix& m, encoding target, bool copy, weight_pool& pool) {
   std::unique_ptr<cpu_weight> w(new cpu_weight());
   w->init_layout(target.type, target.lay, m.rows, m.cols);
-  const auto bytes = static_cast<std::size_t>(w->row_bytes_ * m.rows);
-  if (target.type == m.type && !is_int8_layout(w->lay_) && !copy) {
+  const auto bytes = static_cast<std::size_t>(w->storage_bytes());
+  const bool repacked = is_int8_layout(w->lay_) || w->lay_ == layout::bf16_columns;
+  if (target.type == m.type && !repacked && !copy) {
     w->data_ = static_cast<const std::uint8_t*>(m.data);
     return w;
   }
   weight_pool::block b = pool.allocate(bytes);
-  if (is_int8_layout(w->lay_)) std::memset(b.data, 0, bytes);  // nibbles and bits are or-ed in
+  if (repacked) std::memset(b.data, 0, bytes);  // nibbles and bits are or-ed in; panels padded
   w->data_ = b.data;
   w->owned_ = std::move(b.keep);
   w->owned_bytes_ = bytes;
@@ -135,6 +143,17 @@ void weight_builder::fill(cpu_weight& w, const matrix& m, dtype values, std::int
   const std::int64_t src_row_bytes = dtype_row_bytes(m.type, m.cols);
   const auto* src = static_cast<const std::uint8_t*>(m.data);
   auto* dst = const_cast<std::uint8_t*>(w.data_);  // ours: from the pool
+  if (w.lay_ == layout::bf16_columns) {
+    std::vector<float> f(static_cast<std::size_t>(m.cols));
+    std::vector<std::uint16_t> row(static_cast<std::size_t>(m.cols));
+    for (std::int64_t r = r0; r < r1; ++r) {
+      dequantize_row(m.type, src + r * src_row_bytes, f.data(), m.cols);
+      quantize_row(dtype::bf16, f.data(), row.data(), m.cols);
+      auto* panel = const_cast<std::uint16_t*>(w.panel(r / column_panel_rows)) + column_panel_slot(r % column_panel_rows);
+      for (std::int64_t k = 0; k < m.cols; ++k) panel[k * column_panel_rows] = row[static_cast<std::size_t>(k)];
+    }
+    return;
+  }
   if (m.type == w.type_ && !is_int8_layout(w.lay_)) {  // a copy into huge pages, bytes unchanged
     std::memcpy(dst + r0 * w.row_bytes_, src + r0 * src_row_bytes, static_cast<std::size_t>((r1 - r0) * w.row_bytes_));
     return;
@@ -247,6 +266,11 @@ void cpu_weight::repack_rows(const std::uint8_t* ggml, std::int64_t ggml_row_byt
 }
 
 void cpu_weight::decode_row(std::int64_t r, float* out) const noexcept {
+  if (lay_ == layout::bf16_columns) {
+    const std::uint16_t* panel_r = panel(r / column_panel_rows) + column_panel_slot(r % column_panel_rows);
+    for (std::int64_t k = 0; k < cols_; ++k) out[k] = bf16_to_f32(panel_r[k * column_panel_rows]);
+    return;
+  }
   const std::uint8_t* p = row(r);
   if (!is_int8_layout(lay_)) {
     dequantize_row(type_, p, out, cols_);

@@ -28,6 +28,14 @@
 //            [q6: cols/32 int8 scales of first halves, cols/32 of second halves]
 //
 // Rows are stored back to back; buffers have 64 bytes of slack so vector loads may overrun.
+//
+// bf16 matrices with short rows (at most `column_panel_max_cols` columns: the LoRA second stages,
+// 768 or more rows of 32-256 values) are stored by columns instead, in panels of 64 rows: panel p
+// holds, for each column k, the bf16 weights of rows 64p .. 64p+63 (128 bytes; rows past the end
+// are zero), each 32 of them interleaved as 16 pairs (row i, row i + 16). A product then sums
+// x[k] times whole columns into vectors over rows — no per-row reduction, which cost more than the
+// reading for rows this short — with fp32 activations; a vector load of pairs widens to fp32 with
+// one shift (the first of each pair) and one mask (the second), whatever the vector width.
 #pragma once
 
 #include "kernels/backend.hpp"
@@ -38,7 +46,13 @@
 
 namespace rwkv::kernels::cpu {
 
-enum class layout : std::uint8_t { f32, bf16, f16, q8, q6, q4, q5, ggml };
+enum class layout : std::uint8_t { f32, bf16, f16, q8, q6, q4, q5, ggml, bf16_columns };
+
+// bf16 column panels (see above): rows per panel, the widest rows stored that way, and where row
+// r of a panel sits within each of its columns.
+constexpr std::int64_t column_panel_rows = 64;
+constexpr std::int64_t column_panel_max_cols = 256;
+constexpr std::int64_t column_panel_slot(std::int64_t r) noexcept { return r / 32 * 32 + r % 16 * 2 + r % 32 / 16; }
 
 // The layouts the int8 dot kernels read (see above).
 constexpr bool is_int8_layout(layout l) noexcept {
@@ -88,10 +102,15 @@ class cpu_weight final : public weight {
   std::int64_t rows() const noexcept override { return rows_; }
   std::int64_t cols() const noexcept override { return cols_; }
   std::size_t owned_bytes() const noexcept override { return owned_bytes_; }
-  std::size_t bytes_per_pass() const noexcept override { return static_cast<std::size_t>(row_bytes_ * rows_); }
+  std::size_t bytes_per_pass() const noexcept override { return static_cast<std::size_t>(storage_bytes()); }
 
   layout lay() const noexcept { return lay_; }
+  // Row r's bytes (not for bf16_columns).
   const std::uint8_t* row(std::int64_t r) const noexcept { return data_ + r * row_bytes_; }
+  // bf16_columns: panel p (cols x column_panel_rows values, column by column).
+  const std::uint16_t* panel(std::int64_t p) const noexcept {
+    return reinterpret_cast<const std::uint16_t*>(data_) + p * cols_ * column_panel_rows;
+  }
   std::int64_t row_bytes() const noexcept { return row_bytes_; }
   // Interleaved quantized layouts: blocks of 32 per row, where the scales and fifth bits start,
   // and the zero point (u - zero point = q).
@@ -111,6 +130,9 @@ class cpu_weight final : public weight {
   const std::int8_t* half_scales(std::int64_t r) const noexcept {
     return reinterpret_cast<const std::int8_t*>(row(r) + half_offset_);
   }
+
+  // Bytes of the whole layout (bf16_columns pads the last panel).
+  std::int64_t storage_bytes() const noexcept;
 
   // Row r as fp32 (any layout). Used by exact-precision paths that dequantize once per row.
   void decode_row(std::int64_t r, float* out) const noexcept;

@@ -441,11 +441,15 @@ TEST_CASE("LoRA matrices stored transposed (Linear layout) are used in their sto
     });
     const auto expected = logits_after(engine::model::from_store(std::move(decoded), exact), tokens);
     const std::int64_t C = spec.n_embd;
+    // bf16 rows of at most 256 values are stored by columns, in panels of 64 rows.
+    auto bf16_bytes = [&](std::int64_t rows, std::int64_t cols) {
+      return bytes(kernels::dtype::bf16, cols <= 256 ? (rows + 63) / 64 * 64 : rows, cols);
+    };
     std::size_t lora_bf16 = 0, lora_stored = 0;
     for (int layer = 0; layer < spec.n_layer; ++layer)
       for (int d : {spec.lora_decay, spec.lora_aaa, spec.lora_gate, layer > 0 ? spec.lora_value : 0}) {
         if (d == 0) continue;  // layer 0 has no value LoRA
-        lora_bf16 += bytes(kernels::dtype::bf16, d, C) + bytes(kernels::dtype::bf16, C, d);
+        lora_bf16 += bf16_bytes(d, C) + bf16_bytes(C, d);
         lora_stored += bytes(kernels::dtype::q8_0, d, C) + bytes(kernels::dtype::f32, C, d);
       }
     const auto m = engine::model::from_store(std::move(store), exact);

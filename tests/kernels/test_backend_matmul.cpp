@@ -8,7 +8,9 @@
 //    emulated in scalar code: bf16 round-to-nearest-even, or ggml's q8_0 / q8_1 quantization) to the
 //    same 2e-5 * scale; and against the unrounded reference the difference must stay within the
 //    rounding bound sum_k |w_k| |x_k - round(x_k)| (plus the same accumulation slack). bf16 weights
-//    from fp16 files are rounded to bf16 in fast precision, which the emulation includes.
+//    from fp16 files are rounded to bf16 in fast precision, which the emulation includes. bf16
+//    matrices of at most 256 columns are stored by columns (cpu_weight.hpp) and multiply fp32
+//    activations: only their weights are rounded.
 //  * a sequence (T = 100) and the same tokens one at a time agree bit for bit: the kernels compute
 //    each (row, token) with the same operations in the same order whatever T is.
 #include "backend_test_util.hpp"
@@ -24,12 +26,14 @@ using namespace rwkv::test;
 
 namespace {
 
-enum class path { exact, bf16, int8 };
+enum class path { exact, bf16, bf16_weights, int8 };
 
-// Which arithmetic a backend uses for a weight type (mirrors cpu_backend::path_for).
-path path_of(const backend_info& i, dtype t) {
+// Which arithmetic a backend uses for a weight type (mirrors cpu_backend::path_for and the
+// column layout's choice in cpu_weight.cpp).
+path path_of(const backend_info& i, dtype t, int cols = 1 << 20) {
   if (i.precision != precision::fast || i.name != "cpu") return path::exact;
-  if ((t == dtype::bf16 || t == dtype::f16) && i.isa.find("bf16") != std::string::npos) return path::bf16;
+  if ((t == dtype::bf16 || t == dtype::f16) && i.isa.find("bf16") != std::string::npos)
+    return cols <= 256 ? path::bf16_weights : path::bf16;
   if ((t == dtype::q8_0 || t == dtype::q6_k || t == dtype::q4_0 || t == dtype::q4_1 || t == dtype::q5_0 || t == dtype::q5_1) &&
       i.isa.find("vnni") != std::string::npos)
     return path::int8;
@@ -139,7 +143,7 @@ TEST_CASE("matmul matches the reference for every weight type, precision and tok
           backend& be = *backends[bi];
           INFO("backend " << describe(be));
           auto bw = be.prepare(em.m);
-          const path p = path_of(be.info(), t);
+          const path p = path_of(be.info(), t, cols);
           if (p == path::exact) CHECK(max_rel_diff(run(be, *bw, x, rows, cols, T, act, acc, y0), want) < 2e-4f);
 
           const auto y = run(be, *bw, x, rows, cols, T, activation::none, false, y0);
@@ -147,8 +151,8 @@ TEST_CASE("matmul matches the reference for every weight type, precision and tok
           std::vector<float> xr = x;
           const std::vector<float>* wr = &wdec;
           std::vector<double> emu, emu_scale;
-          if (p == path::bf16) {
-            xr = round_bf16(x);
+          if (p == path::bf16 || p == path::bf16_weights) {
+            if (p == path::bf16) xr = round_bf16(x);
             if (t == dtype::f16) wr = &wbf;
             dense(*wr, xr, rows, cols, T, emu, emu_scale);
           } else if (p == path::int8) {
@@ -238,8 +242,10 @@ TEST_CASE("weights converted at load report their memory and keep their values",
       INFO(dtype_name(want));
       auto w = be->prepare(f32m.m, want);
       CHECK(w->type() == want);
-      CHECK(w->owned_bytes() >= static_cast<std::size_t>(dtype_row_bytes(want, cols) * rows));
-      CHECK(w->bytes_per_pass() == static_cast<std::size_t>(dtype_row_bytes(want, cols) * rows));
+      // bf16 rows this short are stored by columns, in panels of 64 rows (the last one padded).
+      const int stored_rows = want == dtype::bf16 ? 64 : rows;
+      CHECK(w->owned_bytes() >= static_cast<std::size_t>(dtype_row_bytes(want, cols) * stored_rows));
+      CHECK(w->bytes_per_pass() == static_cast<std::size_t>(dtype_row_bytes(want, cols) * stored_rows));
       // Same products as the reference on the same conversion (exact precision only: fast adds
       // its input rounding, covered above).
       if (be->info().precision == precision::exact) {
