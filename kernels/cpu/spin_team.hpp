@@ -5,8 +5,9 @@
 // 10-60 us) with serial steps between them. A oneTBB fork/join there costs 2-3 us before the
 // worker's first row and about 2 us of tail, measured: on the 0.1B shape about 60 of them per
 // token. Here a worker that has run a loop keeps spinning (with pause) on the next one for
-// `linger` after its last task and then leaves; a loop is published with one atomic store, and its
-// indices are handed out one at a time from a shared counter, in order, to whoever asks first.
+// `linger` after its last task and then leaves. A loop is published with one atomic store per
+// participant: each takes a contiguous run of the indices in order (one ascending stream of weights
+// for the prefetchers), then takes what is left of the others' runs from their ends.
 //
 // Threads: one caller at a time (the backend's contract). The workers are oneTBB tasks of a
 // task_group run in the arena; the destructor tells them to leave and waits for them (a worker
