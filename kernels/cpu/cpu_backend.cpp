@@ -87,7 +87,9 @@ dot_path cpu_backend::path_for(const cpu_weight& w) const noexcept {
   return dot_path::f32;
 }
 
-std::int64_t cpu_backend::gemv_rows(const cpu_weight& w) noexcept {
+std::int64_t cpu_backend::task_rows(const cpu_weight& w, dot_path path, bool gemm) const noexcept {
+  // Column panels go whole, and one token after another in sequence mode too.
+  if (gemm && w.lay() != layout::bf16_columns) return path == dot_path::int8 ? k_.gemm_rows : k_.gemm_rows_dense;
   const std::int64_t unit = w.lay() == layout::bf16_columns ? column_panel_rows : 16;
   const std::int64_t rows = (64 << 10) / std::max<std::int64_t>(1, w.row_bytes()) / unit * unit;
   return std::clamp<std::int64_t>(rows, unit, 1024);
@@ -142,10 +144,7 @@ void cpu_backend::matmul_many(std::span<const matmul_job> jobs, std::int64_t T) 
   std::size_t work = 0;
   for (std::size_t i = 0; i < jobs_.size(); ++i) {
     const cpu_weight& w = *jobs_[i].w;
-    // Column panels: whole panels per task, one token after another in sequence mode too.
-    const std::int64_t step = !gemm || w.lay() == layout::bf16_columns ? gemv_rows(w)
-                              : jobs_[i].path == dot_path::int8    ? k_.gemm_rows
-                                                                   : k_.gemm_rows_dense;
+    const std::int64_t step = task_rows(w, jobs_[i].path, gemm);
     for (std::int64_t r0 = 0; r0 < w.rows(); r0 += step)
       tasks_.push_back({static_cast<std::uint32_t>(i), r0, std::min(w.rows(), r0 + step)});
     work += w.bytes_per_pass() + static_cast<std::size_t>(T * w.cols()) * sizeof(float);

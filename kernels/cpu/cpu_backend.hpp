@@ -73,8 +73,9 @@ class cpu_backend : public reference_backend {
   };
 
   dot_path path_for(const cpu_weight& w) const noexcept;
-  // Rows per gemv task: about 64 KiB of weights, a multiple of 16 rows.
-  static std::int64_t gemv_rows(const cpu_weight& w) noexcept;
+  // Rows per task: the gemm tile's for many tokens; for few, about 64 KiB of weights, a multiple of
+  // 16 rows (of 64 for column panels).
+  std::int64_t task_rows(const cpu_weight& w, dot_path path, bool gemm) const noexcept;
   // f(i, scratch) for i < n, in parallel when worth it (work = an estimate in bytes touched), with
   // the scratch of the thread running i.
   template <class F>

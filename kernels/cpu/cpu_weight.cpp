@@ -125,7 +125,7 @@ std::unique_ptr<cpu_weight> weight_builder::start(const matrix& m, encoding targ
   std::unique_ptr<cpu_weight> w(new cpu_weight());
   w->init_layout(target.type, target.lay, m.rows, m.cols);
   const auto bytes = static_cast<std::size_t>(w->storage_bytes());
-  const bool repacked = is_int8_layout(w->lay_) || w->lay_ == layout::bf16_columns;
+  const bool repacked = is_repacked(w->lay_);
   if (target.type == m.type && !repacked && !copy) {
     w->data_ = static_cast<const std::uint8_t*>(m.data);
     return w;
@@ -143,18 +143,7 @@ void weight_builder::fill(cpu_weight& w, const matrix& m, dtype values, std::int
   const std::int64_t src_row_bytes = dtype_row_bytes(m.type, m.cols);
   const auto* src = static_cast<const std::uint8_t*>(m.data);
   auto* dst = const_cast<std::uint8_t*>(w.data_);  // ours: from the pool
-  if (w.lay_ == layout::bf16_columns) {
-    std::vector<float> f(static_cast<std::size_t>(m.cols));
-    std::vector<std::uint16_t> row(static_cast<std::size_t>(m.cols));
-    for (std::int64_t r = r0; r < r1; ++r) {
-      dequantize_row(m.type, src + r * src_row_bytes, f.data(), m.cols);
-      quantize_row(dtype::bf16, f.data(), row.data(), m.cols);
-      auto* panel = const_cast<std::uint16_t*>(w.panel(r / column_panel_rows)) + column_panel_slot(r % column_panel_rows);
-      for (std::int64_t k = 0; k < m.cols; ++k) panel[k * column_panel_rows] = row[static_cast<std::size_t>(k)];
-    }
-    return;
-  }
-  if (m.type == w.type_ && !is_int8_layout(w.lay_)) {  // a copy into huge pages, bytes unchanged
+  if (m.type == w.type_ && !is_repacked(w.lay_)) {  // a copy into huge pages, bytes unchanged
     std::memcpy(dst + r0 * w.row_bytes_, src + r0 * src_row_bytes, static_cast<std::size_t>((r1 - r0) * w.row_bytes_));
     return;
   }
@@ -166,7 +155,7 @@ void weight_builder::fill(cpu_weight& w, const matrix& m, dtype values, std::int
   if (values != w.type_) legacy.resize(static_cast<std::size_t>(dtype_row_bytes(w.type_, m.cols)));
   for (std::int64_t r = r0; r < r1; ++r) {
     const std::uint8_t* s = src + r * src_row_bytes;
-    if (!is_int8_layout(w.lay_)) {  // plain or ggml target: decode, encode
+    if (!is_repacked(w.lay_)) {  // plain or ggml target: decode, encode
       dequantize_row(m.type, s, f.data(), m.cols);
       quantize_row(w.type_, f.data(), dst + r * w.row_bytes_, m.cols);
       continue;
@@ -189,6 +178,13 @@ void cpu_weight::repack_rows(const std::uint8_t* ggml, std::int64_t ggml_row_byt
   const std::int64_t nb = blocks();
   for (std::int64_t r = r0; r < r1; ++r) {
     const std::uint8_t* src = ggml + (r - r0) * ggml_row_bytes;
+    if (lay_ == layout::bf16_columns) {  // row r's values go down its slot of the panel's columns
+      std::uint16_t v[column_panel_max_cols];
+      std::memcpy(v, src, static_cast<std::size_t>(cols_) * 2);
+      auto* slot = const_cast<std::uint16_t*>(panel(r / column_panel_rows)) + column_panel_slot(r % column_panel_rows);
+      for (std::int64_t k = 0; k < cols_; ++k) slot[k * column_panel_rows] = v[k];
+      continue;
+    }
     std::uint8_t* dst = const_cast<std::uint8_t*>(data_) + r * row_bytes_;
     auto* sc = reinterpret_cast<std::uint16_t*>(dst + scale_offset_);
     if (lay_ == layout::q6) {  // one Q6_K super-block = 8 blocks

@@ -58,6 +58,8 @@ constexpr std::int64_t column_panel_slot(std::int64_t r) noexcept { return r / 3
 constexpr bool is_int8_layout(layout l) noexcept {
   return l == layout::q8 || l == layout::q6 || l == layout::q4 || l == layout::q5;
 }
+// Layouts of our own, filled by repacking ggml-encoded rows (never borrowed from the file).
+constexpr bool is_repacked(layout l) noexcept { return is_int8_layout(l) || l == layout::bf16_columns; }
 
 class weight_pool;
 
@@ -140,7 +142,8 @@ class cpu_weight final : public weight {
  private:
   cpu_weight() = default;
   void init_layout(dtype t, layout l, std::int64_t rows, std::int64_t cols);
-  // Fills rows [r0, r1) of the owned planar layout from a ggml-encoded row-major source.
+  // Fills rows [r0, r1) of a repacked layout from a ggml-encoded (bf16 for bf16_columns) row-major
+  // source.
   void repack_rows(const std::uint8_t* ggml, std::int64_t ggml_row_bytes, std::int64_t r0, std::int64_t r1) noexcept;
 
   dtype type_ = dtype::f32;
