@@ -67,11 +67,11 @@ void cpu_backend::over_tokens(std::int64_t T, std::int64_t C, F&& f) {
 
 std::unique_ptr<weight> cpu_backend::prepare(const matrix& m, dtype prefer) {
   // fp16 turns into bf16 only where a bf16 dot instruction makes that worthwhile.
-  const bool fast_f16 = precision_ == kernels::precision::fast && k_.bf16_dot;
-  const bool fast_int8 = precision_ == kernels::precision::fast && k_.int8_dot;
+  const bool fast = precision_ == kernels::precision::fast;
+  const fast_encodings encodings{fast && k_.bf16_dot, fast && k_.int8_dot, fast && k_.f16_panels};
   // Small matrices (LoRAs) stay where they are: their pages are few, and copies would cost memory.
   const bool copy = huge_pages_ && static_cast<std::size_t>(dtype_row_bytes(m.type, m.cols) * m.rows) >= (64u << 10);
-  return cpu_weight::make(m, prefer, fast_f16, fast_int8, copy, pool_, [&](std::int64_t rows, auto&& fill) {
+  return cpu_weight::make(m, prefer, encodings, copy, pool_, [&](std::int64_t rows, auto&& fill) {
     arena_.execute([&] {
       tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, rows, 64),
                         [&](const tbb::blocked_range<std::int64_t>& r) { fill(r.begin(), r.end()); });
@@ -89,8 +89,8 @@ dot_path cpu_backend::path_for(const cpu_weight& w) const noexcept {
 
 std::int64_t cpu_backend::task_rows(const cpu_weight& w, dot_path path, bool gemm) const noexcept {
   // Column panels go whole, and one token after another in sequence mode too.
-  if (gemm && w.lay() != layout::bf16_columns) return path == dot_path::int8 ? k_.gemm_rows : k_.gemm_rows_dense;
-  const std::int64_t unit = w.lay() == layout::bf16_columns ? column_panel_rows : 16;
+  if (gemm && !is_column_layout(w.lay())) return path == dot_path::int8 ? k_.gemm_rows : k_.gemm_rows_dense;
+  const std::int64_t unit = is_column_layout(w.lay()) ? column_panel_rows : 16;
   const std::int64_t rows = (64 << 10) / std::max<std::int64_t>(1, w.row_bytes()) / unit * unit;
   return std::clamp<std::int64_t>(rows, unit, 1024);
 }

@@ -106,17 +106,19 @@ void cpu_weight::init_layout(dtype t, layout l, std::int64_t rows, std::int64_t 
 }
 
 std::int64_t cpu_weight::storage_bytes() const noexcept {
-  if (lay_ == layout::bf16_columns)
+  if (is_column_layout(lay_))
     return (rows_ + column_panel_rows - 1) / column_panel_rows * column_panel_rows * cols_ * 2;
   return row_bytes_ * rows_;
 }
 
-weight_builder::encoding weight_builder::target(const matrix& m, dtype want, bool fast_bf16, bool fast_int8) noexcept {
+weight_builder::encoding weight_builder::target(const matrix& m, dtype want, fast_encodings fast) noexcept {
   if (dtype_row_bytes(want, m.cols) < 0) want = m.type;  // columns do not fill whole blocks
-  if (fast_bf16 && want == dtype::f16) want = dtype::bf16;
+  if (want == dtype::f16 && m.cols <= column_panel_max_cols && fast.f16_panels)
+    return {want, layout::f16_columns, want};  // ggml's fp16 product
+  if (fast.bf16 && want == dtype::f16) want = dtype::bf16;
   // K-quants run in the int8 layouts (see the header): Q6_K in its own, Q4_K / Q5_K as q4_1 / q5_1.
-  if (fast_int8 && want == dtype::q6_k) return {want, layout::q6, want};
-  if (const auto legacy = fast_int8 ? kquant_legacy_type(want) : std::nullopt) return {*legacy, layout_of(*legacy), want};
+  if (fast.int8 && want == dtype::q6_k) return {want, layout::q6, want};
+  if (const auto legacy = fast.int8 ? kquant_legacy_type(want) : std::nullopt) return {*legacy, layout_of(*legacy), want};
   if (want == dtype::bf16 && m.cols <= column_panel_max_cols) return {want, layout::bf16_columns, want};
   return {want, layout_of(want), want};
 }
@@ -178,10 +180,10 @@ void cpu_weight::repack_rows(const std::uint8_t* ggml, std::int64_t ggml_row_byt
   const std::int64_t nb = blocks();
   for (std::int64_t r = r0; r < r1; ++r) {
     const std::uint8_t* src = ggml + (r - r0) * ggml_row_bytes;
-    if (lay_ == layout::bf16_columns) {  // row r's values go down its slot of the panel's columns
+    if (is_column_layout(lay_)) {  // row r's values go down its slot of the panel's columns
       std::uint16_t v[column_panel_max_cols];
       std::memcpy(v, src, static_cast<std::size_t>(cols_) * 2);
-      auto* slot = const_cast<std::uint16_t*>(panel(r / column_panel_rows)) + column_panel_slot(r % column_panel_rows);
+      auto* slot = const_cast<std::uint16_t*>(panel(r / column_panel_rows)) + column_panel_slot(lay_, r % column_panel_rows);
       for (std::int64_t k = 0; k < cols_; ++k) slot[k * column_panel_rows] = v[k];
       continue;
     }
@@ -262,9 +264,12 @@ void cpu_weight::repack_rows(const std::uint8_t* ggml, std::int64_t ggml_row_byt
 }
 
 void cpu_weight::decode_row(std::int64_t r, float* out) const noexcept {
-  if (lay_ == layout::bf16_columns) {
-    const std::uint16_t* panel_r = panel(r / column_panel_rows) + column_panel_slot(r % column_panel_rows);
-    for (std::int64_t k = 0; k < cols_; ++k) out[k] = bf16_to_f32(panel_r[k * column_panel_rows]);
+  if (is_column_layout(lay_)) {
+    const std::uint16_t* panel_r = panel(r / column_panel_rows) + column_panel_slot(lay_, r % column_panel_rows);
+    for (std::int64_t k = 0; k < cols_; ++k) {
+      const std::uint16_t v = panel_r[k * column_panel_rows];
+      out[k] = lay_ == layout::f16_columns ? f16_to_f32(v) : bf16_to_f32(v);
+    }
     return;
   }
   const std::uint8_t* p = row(r);

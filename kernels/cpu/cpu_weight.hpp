@@ -36,6 +36,10 @@
 // x[k] times whole columns into vectors over rows — no per-row reduction, which cost more than the
 // reading for rows this short — with fp32 activations; a vector load of pairs widens to fp32 with
 // one shift (the first of each pair) and one mask (the second), whatever the vector width.
+// fp16 matrices this short keep their fp16 values in fast precision, in the same panels with the
+// rows in order (vcvtph2ps widens consecutive values), and their products round the activations
+// to fp16 first: what ggml (llama.cpp, rwkv.cpp) computes for fp16 weights. Longer fp16 rows
+// become bf16 in fast precision, for the bf16 dot instruction.
 #pragma once
 
 #include "kernels/backend.hpp"
@@ -46,20 +50,23 @@
 
 namespace rwkv::kernels::cpu {
 
-enum class layout : std::uint8_t { f32, bf16, f16, q8, q6, q4, q5, ggml, bf16_columns };
+enum class layout : std::uint8_t { f32, bf16, f16, q8, q6, q4, q5, ggml, bf16_columns, f16_columns };
 
-// bf16 column panels (see above): rows per panel, the widest rows stored that way, and where row
-// r of a panel sits within each of its columns.
+// Column panels (see above): rows per panel, the widest rows stored that way, and where row r of a
+// panel sits within each of its columns (bf16: paired; fp16: in order).
+constexpr bool is_column_layout(layout l) noexcept { return l == layout::bf16_columns || l == layout::f16_columns; }
 constexpr std::int64_t column_panel_rows = 64;
 constexpr std::int64_t column_panel_max_cols = 256;
-constexpr std::int64_t column_panel_slot(std::int64_t r) noexcept { return r / 32 * 32 + r % 16 * 2 + r % 32 / 16; }
+constexpr std::int64_t column_panel_slot(layout l, std::int64_t r) noexcept {
+  return l == layout::f16_columns ? r : r / 32 * 32 + r % 16 * 2 + r % 32 / 16;
+}
 
 // The layouts the int8 dot kernels read (see above).
 constexpr bool is_int8_layout(layout l) noexcept {
   return l == layout::q8 || l == layout::q6 || l == layout::q4 || l == layout::q5;
 }
 // Layouts of our own, filled by repacking ggml-encoded rows (never borrowed from the file).
-constexpr bool is_repacked(layout l) noexcept { return is_int8_layout(l) || l == layout::bf16_columns; }
+constexpr bool is_repacked(layout l) noexcept { return is_int8_layout(l) || is_column_layout(l); }
 
 class weight_pool;
 
@@ -85,20 +92,27 @@ class aligned_bytes {
   std::size_t n_ = 0;
 };
 
+// The encodings fast precision may run a weight in, from the kernel table's abilities: fp16 as
+// bf16 (a bf16 dot instruction), int8 layouts (an int8 dot instruction), fp16 column panels.
+struct fast_encodings {
+  bool bf16 = false, int8 = false, f16_panels = false;
+};
+
 class cpu_weight final : public weight {
  public:
   // The weight for `m` encoded as `want` (a conversion when it differs from m.type). In fast
-  // precision (the flags say which dot instructions it will use) fp16 becomes bf16: the bf16 dot
+  // precision (`fast` says which encodings the kernels run) fp16 becomes bf16: the bf16 dot
   // instruction then serves prefill, and rounding the weights to bf16 costs no more than the bf16
-  // rounding fast mode applies to activations anyway. And the K-quants run in the int8 layouts:
+  // rounding fast mode applies to activations anyway; only short rows stay fp16 (f16_columns, see
+  // above). And the K-quants run in the int8 layouts:
   // Q6_K exactly (the q6 layout), Q4_K / Q5_K sub-blocks as q4_1 / q5_1 blocks (scale and minimum
   // rounded to fp16, quants unchanged).
   // `parallel_rows(n, fn)` runs fn(r0, r1) over row ranges (the backend's thread pool).
   // Owned bytes come from `pool` (2 MiB pages). With `copy`, a matrix that would be borrowed is
   // copied there too, bytes unchanged: file mappings come in 4 KiB pages (see weight_pool.hpp).
   template <class ParallelRows>
-  static std::unique_ptr<cpu_weight> make(const matrix& m, dtype want, bool fast_bf16, bool fast_int8, bool copy,
-                                          weight_pool& pool, ParallelRows&& parallel_rows);
+  static std::unique_ptr<cpu_weight> make(const matrix& m, dtype want, fast_encodings fast, bool copy, weight_pool& pool,
+                                          ParallelRows&& parallel_rows);
 
   dtype type() const noexcept override { return type_; }
   std::int64_t rows() const noexcept override { return rows_; }
@@ -107,9 +121,9 @@ class cpu_weight final : public weight {
   std::size_t bytes_per_pass() const noexcept override { return static_cast<std::size_t>(storage_bytes()); }
 
   layout lay() const noexcept { return lay_; }
-  // Row r's bytes (not for bf16_columns).
+  // Row r's bytes (not for column panels).
   const std::uint8_t* row(std::int64_t r) const noexcept { return data_ + r * row_bytes_; }
-  // bf16_columns: panel p (cols x column_panel_rows values, column by column).
+  // Column panels: panel p (cols x column_panel_rows values, column by column).
   const std::uint16_t* panel(std::int64_t p) const noexcept {
     return reinterpret_cast<const std::uint16_t*>(data_) + p * cols_ * column_panel_rows;
   }
@@ -133,7 +147,7 @@ class cpu_weight final : public weight {
     return reinterpret_cast<const std::int8_t*>(row(r) + half_offset_);
   }
 
-  // Bytes of the whole layout (bf16_columns pads the last panel).
+  // Bytes of the whole layout (column panels pad the last panel).
   std::int64_t storage_bytes() const noexcept;
 
   // Row r as fp32 (any layout). Used by exact-precision paths that dequantize once per row.
@@ -142,8 +156,8 @@ class cpu_weight final : public weight {
  private:
   cpu_weight() = default;
   void init_layout(dtype t, layout l, std::int64_t rows, std::int64_t cols);
-  // Fills rows [r0, r1) of a repacked layout from a ggml-encoded (bf16 for bf16_columns) row-major
-  // source.
+  // Fills rows [r0, r1) of a repacked layout from a ggml-encoded (bf16 / fp16 for column panels)
+  // row-major source.
   void repack_rows(const std::uint8_t* ggml, std::int64_t ggml_row_bytes, std::int64_t r0, std::int64_t r1) noexcept;
 
   dtype type_ = dtype::f32;
@@ -168,7 +182,7 @@ struct weight_builder {
     layout lay;
     dtype values;
   };
-  static encoding target(const matrix& m, dtype want, bool fast_bf16, bool fast_int8) noexcept;
+  static encoding target(const matrix& m, dtype want, fast_encodings fast) noexcept;
   static std::unique_ptr<cpu_weight> start(const matrix& m, encoding target, bool copy, weight_pool& pool);
   // Converts/repacks rows [r0, r1) of `m` into `w`, rounding them to `values` (the target's) first
   // (no-op for borrowed weights).
@@ -176,9 +190,9 @@ struct weight_builder {
 };
 
 template <class ParallelRows>
-std::unique_ptr<cpu_weight> cpu_weight::make(const matrix& m, dtype want, bool fast_bf16, bool fast_int8, bool copy,
-                                             weight_pool& pool, ParallelRows&& parallel_rows) {
-  const auto target = weight_builder::target(m, want, fast_bf16, fast_int8);
+std::unique_ptr<cpu_weight> cpu_weight::make(const matrix& m, dtype want, fast_encodings fast, bool copy, weight_pool& pool,
+                                             ParallelRows&& parallel_rows) {
+  const auto target = weight_builder::target(m, want, fast);
   auto w = weight_builder::start(m, target, copy, pool);
   if (w->owned_bytes_)
     parallel_rows(m.rows, [&](std::int64_t r0, std::int64_t r1) { weight_builder::fill(*w, m, target.values, r0, r1); });

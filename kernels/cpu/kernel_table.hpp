@@ -55,6 +55,7 @@ struct kernel_table {
   const char* isa = "scalar";
   bool bf16_dot = false;  // has a bf16 dot path (AVX512_BF16)
   bool int8_dot = false;  // has an int8 dot path (AVX512_VNNI)
+  bool f16_panels = false;  // runs fp16 column panels, activations rounded to fp16 (cpu_weight.hpp)
 
   // gemv: row dot products straight from the stored rows, several rows at a time; best for few
   // tokens (generation). gemm: packs `gemm_rows` rows into a tile in cache and runs a

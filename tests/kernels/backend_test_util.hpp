@@ -101,11 +101,18 @@ struct encoded_matrix {
 };
 
 // The input rounding of fast precision, emulated in scalar code (see kernels::precision):
-// bf16 round-to-nearest-even, or ggml's q8_0 / q8_1: per 32-block d = max|x|/127, q =
-// round_even(x * (1/d)), d kept as fp16, and q8_1's s = fp16(d * sum(q)) (both fp32 where fp16
-// cannot hold them).
+// bf16 round-to-nearest-even, fp16 round-to-nearest-even (values fp16 cannot hold kept), or
+// ggml's q8_0 / q8_1: per 32-block d = max|x|/127, q = round_even(x * (1/d)), d kept as fp16, and
+// q8_1's s = fp16(d * sum(q)) (both fp32 where fp16 cannot hold them).
 inline std::vector<float> round_bf16(std::vector<float> x) {
   for (auto& v : x) v = kernels::bf16_to_f32(kernels::f32_to_bf16(v));
+  return x;
+}
+inline std::vector<float> round_f16(std::vector<float> x) {
+  for (auto& v : x) {
+    const float r = kernels::f16_to_f32(kernels::f32_to_f16(v));
+    if (std::fabs(r) <= 65504.0f) v = r;
+  }
   return x;
 }
 struct q8_rounding {

@@ -10,7 +10,8 @@
 //    rounding bound sum_k |w_k| |x_k - round(x_k)| (plus the same accumulation slack). bf16 weights
 //    from fp16 files are rounded to bf16 in fast precision, which the emulation includes. bf16
 //    matrices of at most 256 columns are stored by columns (cpu_weight.hpp) and multiply fp32
-//    activations: only their weights are rounded.
+//    activations: only their weights are rounded; fp16 matrices that short keep their weights and
+//    round the activations to fp16, as ggml does.
 //  * a sequence (T = 100) and the same tokens one at a time agree bit for bit: the kernels compute
 //    each (row, token) with the same operations in the same order whatever T is.
 #include "backend_test_util.hpp"
@@ -26,12 +27,13 @@ using namespace rwkv::test;
 
 namespace {
 
-enum class path { exact, bf16, bf16_weights, int8 };
+enum class path { exact, bf16, bf16_weights, f16_activations, int8 };
 
 // Which arithmetic a backend uses for a weight type (mirrors cpu_backend::path_for and the
 // column layout's choice in cpu_weight.cpp).
 path path_of(const backend_info& i, dtype t, int cols = 1 << 20) {
   if (i.precision != precision::fast || i.name != "cpu") return path::exact;
+  if (t == dtype::f16 && cols <= 256 && i.isa != "scalar") return path::f16_activations;
   if ((t == dtype::bf16 || t == dtype::f16) && i.isa.find("bf16") != std::string::npos)
     return cols <= 256 ? path::bf16_weights : path::bf16;
   if ((t == dtype::q8_0 || t == dtype::q6_k || t == dtype::q4_0 || t == dtype::q4_1 || t == dtype::q5_0 || t == dtype::q5_1) &&
@@ -155,6 +157,9 @@ TEST_CASE("matmul matches the reference for every weight type, precision and tok
             if (p == path::bf16) xr = round_bf16(x);
             if (t == dtype::f16) wr = &wbf;
             dense(*wr, xr, rows, cols, T, emu, emu_scale);
+          } else if (p == path::f16_activations) {
+            xr = round_f16(x);
+            dense(*wr, xr, rows, cols, T, emu, emu_scale);
           } else if (p == path::int8) {
             xr = emulate_int8(em, wdec, x, T, emu, emu_scale);
           } else {
@@ -181,13 +186,36 @@ TEST_CASE("matmul matches the reference for every weight type, precision and tok
   }
 }
 
+TEST_CASE("fp16 column panels round activations to fp16 where fp16 holds them", "[kernels][matmul]") {
+  // ggml rounds the activations of fp16 weights to fp16; values beyond fp16's range would become
+  // infinities there and stay fp32 here.
+  const int rows = 70, cols = 40;
+  const auto wf = random_vec(rows * cols, 13);
+  const encoded_matrix em(dtype::f16, wf, rows, cols);
+  auto x = random_vec(2 * cols, 14);
+  x[3] = 1e5f, x[17] = -7e4f, x[cols + 5] = 65519.0f, x[cols + 6] = 1e-6f;
+  std::vector<double> want, scale;
+  dense(em.decoded(), round_f16(x), rows, cols, 2, want, scale);
+  for (const auto& o : candidates()) {
+    auto be = create_backend(o);
+    if (path_of(be->info(), dtype::f16, cols) != path::f16_activations) continue;
+    INFO("backend " << describe(*be));
+    auto w = be->prepare(em.m);
+    const auto y = run(*be, *w, x, rows, cols, 2, activation::none, false, std::vector<float>(2 * rows));
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      CHECK(std::isfinite(y[i]));
+      CHECK(std::fabs(y[i] - want[i]) <= 2e-5 * scale[i] + 1e-6);
+    }
+  }
+}
+
 TEST_CASE("a sequence and the same tokens one at a time give bit-identical products", "[kernels][matmul]") {
   const int T = 100;
   for (const auto& o : candidates()) {
     auto be = create_backend(o);
     INFO("backend " << describe(*be));
     for (dtype t : {dtype::f32, dtype::f16, dtype::bf16, dtype::q8_0, dtype::q4_0, dtype::q4_1, dtype::q5_0, dtype::q5_1}) {
-      // 200 columns: bf16 goes to column panels (cpu_weight.hpp).
+      // 200 columns: bf16, and fp16 in fast precision, go to column panels (cpu_weight.hpp).
       for (const int cols : dtype_is_quantized(t) ? std::vector<int>{288, 768} : std::vector<int>{200, 290}) {
         const int rows = 70;
         INFO(dtype_name(t) << " cols " << cols);

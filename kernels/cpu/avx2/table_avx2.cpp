@@ -37,6 +37,7 @@ const kernel_table* avx2_kernels() {
   static const kernel_table table = [] {
     kernel_table k;
     k.isa = "avx2-fma";
+    k.f16_panels = true;
     k.gemv = avx2::gemv;
     k.gemm = avx2::gemm;
     k.gemm_min_tokens = 4;

@@ -71,6 +71,7 @@ const kernel_table* avx512_kernels() {
     kernel_table k;
     k.bf16_dot = f.avx512_bf16;
     k.int8_dot = f.avx512_vnni;
+    k.f16_panels = true;
     avx512::int8_decoder = k.int8_dot;
     k.isa = k.bf16_dot && k.int8_dot ? "avx512-bf16-vnni" : k.bf16_dot ? "avx512-bf16" : k.int8_dot ? "avx512-vnni" : "avx512";
     k.gemv = avx512::gemv;

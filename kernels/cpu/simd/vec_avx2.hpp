@@ -88,6 +88,12 @@ inline vf vload_f16_n(const std::uint16_t* p, int n) {
   std::memcpy(tmp, p, static_cast<std::size_t>(n) * 2);
   return vload_f16(tmp);
 }
+// As in vec_avx512.hpp: rounded to fp16 and back where fp16 holds the value.
+inline vf vround_f16(vf x) {
+  const vf r = _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  const vf abs_r = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), r);
+  return _mm256_blendv_ps(x, r, _mm256_cmp_ps(abs_r, _mm256_set1_ps(65504.0f), _CMP_LE_OQ));
+}
 
 // In-register transpose: afterwards r[j] lane i = old r[i] lane j.
 inline void transpose(vf (&r)[8]) {

@@ -76,6 +76,12 @@ inline vf vload_f16(const std::uint16_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 inline vf vload_f16_n(const std::uint16_t* p, int n) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_mask(n), p)); }
+// x rounded to the nearest fp16 (ties to even) and widened back, as ggml rounds the activations
+// of fp16 weights; values fp16 cannot hold (|x| > 65504 after rounding, NaN) stay as they are.
+inline vf vround_f16(vf x) {
+  const vf r = _mm512_cvtph_ps(_mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_abs_ps(r), _mm512_set1_ps(65504.0f), _CMP_LE_OQ), x, r);
+}
 
 // In-register transpose: afterwards r[j] lane i = old r[i] lane j.
 inline void transpose(vf (&r)[16]) {
