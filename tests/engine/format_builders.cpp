@@ -156,12 +156,13 @@ rwkvcpp_image parse_rwkvcpp(const bytes& file) {
   return img;
 }
 
-rwkvcpp_image quantize_rwkvcpp(const rwkvcpp_image& in, kernels::dtype type) {
+rwkvcpp_image quantize_rwkvcpp(const rwkvcpp_image& in, kernels::dtype type, bool all_2d) {
   rwkvcpp_image out = in;
   out.version = 101;
   out.data_type = rwkvcpp_type_code(type);
   for (auto& t : out.tensors) {
     if (t.ne.size() != 2 || (t.type != 0 && t.type != 1) || t.name == "emb.weight" || t.name == "head.weight") continue;
+    if (!all_2d && !ends_with(t.name, ".weight")) continue;
     engine::tensor view;
     view.type = dtype_of_code(t.type);
     view.shape = {t.ne[1], t.ne[0]};

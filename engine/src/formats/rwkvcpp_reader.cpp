@@ -17,9 +17,10 @@
 //   * v7:   att.x_r .. x_g concatenated as att.x_rwkvag [6,1,C] (r, w, k, v, a, g, as
 //           rwkv_graph.inc slices it); the LoRA matrices w1 w2 a1 a2 v1 v2 g1 g2 transposed
 //           (shapes in the shared tiny-rwkv-7v0 file and rwkv_model_loading.inc)
-// Quantized files (rwkv.cpp's quantizer quantizes every 2-D tensor except emb and head) keep their
-// matrices as stored; the transposed LoRAs are marked `transposed` (their stored layout is the one
-// the kernels use) rather than copied.
+// Quantized files keep their matrices as stored, whichever 2-D tensors the quantizer took (all but
+// emb and head in rwkv_quantize.inc as published; the files behind rwkv.cpp's RWKV-7 test values
+// kept the LoRAs and r_k unquantized). The transposed LoRAs, quantized or not, are marked
+// `transposed` (their stored layout is the one the kernels use) rather than copied.
 //
 // Version 100 files predate ggml's 2023 change of the Q4/Q5/Q8 block layouts; rwkv.cpp itself
 // refuses quantized version-100 files, and so does this reader (FP32/FP16 ones load).
