@@ -22,6 +22,7 @@
 #include <fstream>
 #include <optional>
 #include <random>
+#include <string>
 
 namespace rwkv::cli {
 
@@ -38,6 +39,29 @@ double load_average() {
   double one = -1;
   in >> one;
   return one;
+}
+
+// The processor the figures belong to, from the first entry of /proc/cpuinfo: its name and, on
+// x86, CPUID family and model (which tell generations apart that share a name, such as "AMD EPYC"
+// in a VM). Null where the file is missing.
+nlohmann::json cpu_description() {
+  std::ifstream in("/proc/cpuinfo");
+  nlohmann::json cpu = nlohmann::json::object();
+  for (std::string line; std::getline(in, line) && !line.empty();) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string key = line.substr(0, colon);
+    key.erase(key.find_last_not_of(" \t") + 1);
+    std::string value = colon + 2 <= line.size() ? line.substr(colon + 2) : "";
+    if (key == "model name") cpu["name"] = value;
+    if (key == "cpu family" || key == "model") {
+      try {
+        cpu[key == "model" ? "model" : "family"] = std::stoi(value);
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  return cpu.empty() ? nlohmann::json() : cpu;
 }
 
 // The instruction the large matrices' products use (see kernels::precision).
@@ -155,7 +179,8 @@ int cmd_bench(int argc, char** argv) {
                         {"peak_instruction", kernels::dot_instruction_name(dot)},
                         {"peak_rss_mb", rss},
                         {"weights_owned_mb", static_cast<double>(m->owned_weight_bytes()) / (1 << 20)},
-                        {"load_average_1min", load_average()}};
+                        {"load_average_1min", load_average()},
+                        {"cpu", cpu_description()}};
   if (probing) {
     double read = probe->measure(12);
     for (double v : read_runs) read = std::max(read, v);

@@ -203,6 +203,10 @@ TEST_CASE("bench reports each generation run against the bandwidth read around i
   REQUIRE(gen.size() == 3);
   REQUIRE(reads.size() == 3);
   REQUIRE(fractions.size() == 3);
+  if (std::ifstream("/proc/cpuinfo").good()) {  // the processor the figures belong to
+    CHECK_FALSE(out.at("cpu").at("name").get<std::string>().empty());
+    CHECK(out.at("cpu").at("family").get<int>() > 0);
+  }
   const double bytes = out.at("bytes_per_token").get<double>(), best = out.at("machine_read_gb_s").get<double>();
   for (std::size_t i = 0; i < 3; ++i) {
     CHECK(reads[i] > 0);
