@@ -88,7 +88,7 @@ dot_path cpu_backend::path_for(const cpu_weight& w) const noexcept {
 }
 
 std::int64_t cpu_backend::task_rows(const cpu_weight& w, dot_path path, bool gemm) const noexcept {
-  // Column panels go whole, and one token after another in sequence mode too.
+  // Column panels go whole, in sequence mode too (the kernel walks the tokens over each panel).
   if (gemm && !is_column_layout(w.lay())) return path == dot_path::int8 ? k_.gemm_rows : k_.gemm_rows_dense;
   const std::int64_t unit = is_column_layout(w.lay()) ? column_panel_rows : 16;
   const std::int64_t rows = (64 << 10) / std::max<std::int64_t>(1, w.row_bytes()) / unit * unit;

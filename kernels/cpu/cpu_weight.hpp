@@ -39,7 +39,7 @@
 // fp16 matrices this short keep their fp16 values in fast precision, in the same panels with the
 // rows in order (vcvtph2ps widens consecutive values), and their products round the activations
 // to fp16 first: what ggml (llama.cpp, rwkv.cpp) computes for fp16 weights. Longer fp16 rows
-// become bf16 in fast precision, for the bf16 dot instruction.
+// become bf16 in fast precision where the bf16 dot instruction exists.
 #pragma once
 
 #include "kernels/backend.hpp"
